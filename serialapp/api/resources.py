@@ -1,0 +1,91 @@
+"""Products, locations, customers, purchase and sales orders, serials."""
+from flask import Response, current_app, request
+from sqlalchemy import select
+
+from .. import catalog, queries
+from ..auth import require_role
+from ..errors import RequestError
+from ..extensions import db
+from ..idempotency import idempotent
+from ..lifecycle import SETUP_ROLE
+from ..models import Customer, Location, Product, PurchaseOrder, SalesOrder
+from . import bp
+from .payload import json_body
+
+
+def _one(model, column, value, code: str, what: str):
+    obj = db.session.scalar(select(model).where(column == value))
+    if obj is None:
+        raise RequestError(404, code, f"There is no {what} '{value}'.")
+    return obj
+
+
+# Each resource: (path, model, key column, 404 code, name, create, view)
+RESOURCES = [
+    ("products", Product, Product.sku, "unknown_sku", "product",
+     catalog.create_product, queries.product_view),
+    ("locations", Location, Location.code, "unknown_location", "location",
+     catalog.create_location, queries.location_view),
+    ("customers", Customer, Customer.code, "unknown_customer", "customer",
+     catalog.create_customer, queries.customer_view),
+    ("purchase-orders", PurchaseOrder, PurchaseOrder.number, "unknown_order", "purchase order",
+     catalog.create_purchase_order, queries.purchase_order_view),
+    ("sales-orders", SalesOrder, SalesOrder.number, "unknown_order", "sales order",
+     catalog.create_sales_order, queries.sales_order_view),
+]
+
+# Listings stay light: no per-row counts or serial lists.
+LIST_VIEWS = {
+    "products": lambda p: queries.product_view(p, counts=False),
+    "customers": lambda c: queries.customer_view(c, holdings=False),
+}
+
+
+def _register(path, model, column, code, what, create, view) -> None:
+    endpoint = path.replace("-", "_")
+    list_view = LIST_VIEWS.get(path, view)
+
+    def create_one():
+        obj = create(json_body())
+        return view(obj), 201
+
+    def read_all():
+        rows = db.session.scalars(select(model).order_by(column)).all()
+        return {path.replace("-", "_"): [list_view(r) for r in rows]}
+
+    def read_one(key):
+        return view(_one(model, column, key, code, what))
+
+    bp.post(f"/{path}", endpoint=f"create_{endpoint}")(
+        idempotent(require_role(SETUP_ROLE)(create_one)))
+    bp.get(f"/{path}", endpoint=f"list_{endpoint}")(require_role("picker")(read_all))
+    bp.get(f"/{path}/<key>", endpoint=f"get_{endpoint}")(require_role("picker")(read_one))
+
+
+for _resource in RESOURCES:
+    _register(*_resource)
+
+
+@bp.get("/serials")
+@require_role("picker")
+def list_serials():
+    query = queries.serials_query(request.args)
+    if request.args.get("format") == "csv":
+        return Response(queries.serials_csv(query), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=serials.csv"})
+    items, page = queries.page_of(query, request.args.get("page"),
+                                  current_app.config["PAGE_SIZE"])
+    return {"serials": [queries.serial_summary(s) for s in items], **page}
+
+
+@bp.get("/serials/<text>")
+@require_role("picker")
+def get_serial(text):
+    found = queries.lookup_serials(text, request.args.get("sku"))
+    if not found:
+        raise RequestError(404, "unknown_serial", f"Serial {text} is not known here.")
+    if len(found) > 1:
+        skus = ", ".join(sorted(s.product.sku for s in found))
+        raise RequestError(409, "ambiguous_serial",
+                           f"Serial {text} exists for several products ({skus}); add ?sku=.")
+    return queries.serial_view(found[0])

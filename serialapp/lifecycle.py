@@ -1,0 +1,88 @@
+"""The serial lifecycle: statuses, which action may move a serial from which status to
+which, and who may do it. Pure: no Flask, no database, so the rules read in one place."""
+from dataclasses import dataclass
+
+IN_STOCK = "in_stock"
+PICKED = "picked"
+SHIPPED = "shipped"
+QUARANTINED = "quarantined"
+SCRAPPED = "scrapped"
+STATUSES = (IN_STOCK, PICKED, SHIPPED, QUARANTINED, SCRAPPED)
+
+ROLES = ("picker", "manager", "admin")
+SOURCES = ("camera", "photo", "wedge", "manual", "import")
+DISPOSITIONS = {"restock": IN_STOCK, "quarantine": QUARANTINED, "scrap": SCRAPPED}
+LOCATION_KINDS = ("storage", "stage", "dock", "quarantine")
+
+
+class TransitionError(Exception):
+    """A serial can't take this action from its current status."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Rule:
+    sources: frozenset  # statuses the action starts from (None: a serial not yet known)
+    target: str | None  # resulting status; None keeps the current one
+    role: str           # least role allowed
+
+
+RULES = {
+    "receive": Rule(frozenset({None}), IN_STOCK, "picker"),
+    "move": Rule(frozenset({IN_STOCK, QUARANTINED}), None, "picker"),
+    "pick": Rule(frozenset({IN_STOCK}), PICKED, "picker"),
+    "unpick": Rule(frozenset({PICKED}), IN_STOCK, "picker"),
+    "ship": Rule(frozenset({PICKED}), SHIPPED, "picker"),
+    "return": Rule(frozenset({SHIPPED}), None, "manager"),  # target from the disposition
+    "quarantine": Rule(frozenset({IN_STOCK}), QUARANTINED, "manager"),
+    "release": Rule(frozenset({QUARANTINED}), IN_STOCK, "manager"),
+    "scrap": Rule(frozenset({IN_STOCK, QUARANTINED}), SCRAPPED, "manager"),
+}
+
+# A manager creates the things serials refer to; an admin manages people.
+SETUP_ROLE = "manager"
+ADMIN_ROLE = "admin"
+
+
+def role_at_least(role: str | None, needed: str) -> bool:
+    if role not in ROLES:
+        return False
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+def may(role: str | None, action: str) -> bool:
+    return role_at_least(role, RULES[action].role)
+
+
+def _refusal(action: str, status: str | None) -> TransitionError:
+    """Say why in the picker's words; `pick` refusals share one code the API promises."""
+    if status is None:
+        return TransitionError("unknown_serial", "This serial has not been received.")
+    if status == SCRAPPED:
+        return TransitionError("invalid_transition", "This serial was scrapped.")
+    if action == "pick":
+        reasons = {PICKED: "It is already picked for an order.",
+                   SHIPPED: "It has already been shipped.",
+                   QUARANTINED: "It is in quarantine."}
+        return TransitionError("serial_not_available", reasons.get(status, f"It is {status}."))
+    if action == "receive":
+        return TransitionError("duplicate_serial", "This serial was already received.")
+    return TransitionError(
+        "invalid_transition", f"Cannot {action} a serial that is {status.replace('_', ' ')}.")
+
+
+def next_status(action: str, status: str | None, disposition: str | None = None) -> str:
+    """The status after `action`, or TransitionError saying why not."""
+    rule = RULES[action]
+    if status not in rule.sources:
+        raise _refusal(action, status)
+    if action == "return":
+        if disposition not in DISPOSITIONS:
+            raise TransitionError("invalid_disposition",
+                                  "Disposition must be restock, quarantine or scrap.")
+        return DISPOSITIONS[disposition]
+    return rule.target if rule.target is not None else status

@@ -1,0 +1,219 @@
+"""Read side: what the API and the pages show. No writes here."""
+import csv
+import io
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from . import lifecycle
+from .errors import RequestError, bad_request, not_found
+from .extensions import db
+from .models import (Customer, Event, Location, Product, PurchaseOrder, SalesOrder, Serial)
+
+
+def iso(value):
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text + "Z" if hasattr(value, "hour") else text  # datetimes are stored as UTC
+
+
+def product_counts(product: Product) -> dict:
+    by_status = dict(db.session.execute(
+        select(Serial.status, func.count()).where(Serial.product_id == product.id)
+        .group_by(Serial.status)).all())
+    rows = db.session.execute(
+        select(Location.code, Location.pickable, func.count()).join(Serial.location)
+        .where(Serial.product_id == product.id, Serial.status == lifecycle.IN_STOCK)
+        .group_by(Location.code, Location.pickable)).all()
+    return {
+        "on_hand": by_status.get(lifecycle.IN_STOCK, 0),
+        "available": sum(n for _, pickable, n in rows if pickable),
+        "by_location": {code: n for code, _, n in rows},
+        "by_status": by_status,
+    }
+
+
+def product_view(product: Product, counts: bool = True) -> dict:
+    view = {"sku": product.sku, "name": product.name, "gtin": product.gtin,
+            "serial_pattern": product.serial_pattern, "warranty_days": product.warranty_days,
+            "attributes": product.attributes or {}}
+    if counts:
+        view.update(product_counts(product))
+    return view
+
+
+def products_with_on_hand() -> list[tuple[Product, int]]:
+    on_hand = (select(Serial.product_id, func.count().label("n"))
+               .where(Serial.status == lifecycle.IN_STOCK).group_by(Serial.product_id).subquery())
+    rows = db.session.execute(select(Product, func.coalesce(on_hand.c.n, 0))
+                              .outerjoin(on_hand, on_hand.c.product_id == Product.id)
+                              .order_by(Product.sku)).all()
+    return [(p, n) for p, n in rows]
+
+
+def location_view(loc: Location) -> dict:
+    return {"code": loc.code, "name": loc.name, "kind": loc.kind, "pickable": loc.pickable}
+
+
+def customer_view(customer: Customer, holdings: bool = True) -> dict:
+    view = {"code": customer.code, "name": customer.name, "email": customer.email,
+            "phone": customer.phone, "address": customer.address}
+    if holdings:
+        held = db.session.scalars(select(Serial).options(joinedload(Serial.product),
+                                                         joinedload(Serial.sales_order))
+                                  .where(Serial.customer_id == customer.id)
+                                  .order_by(Serial.shipped_at, Serial.id)).all()
+        view["serials"] = [{"serial": s.serial, "sku": s.product.sku, "status": s.status,
+                            "order": s.sales_order.number if s.sales_order else None,
+                            "shipped_at": iso(s.shipped_at), "warranty_until": iso(s.warranty_until)}
+                           for s in held]
+    return view
+
+
+def _serials_by_product(column, order_id: int) -> dict[int, list[Serial]]:
+    rows = db.session.scalars(select(Serial).where(column == order_id).order_by(Serial.id)).all()
+    grouped: dict[int, list[Serial]] = {}
+    for serial in rows:
+        grouped.setdefault(serial.product_id, []).append(serial)
+    return grouped
+
+
+def purchase_order_view(po: PurchaseOrder) -> dict:
+    received = _serials_by_product(Serial.purchase_order_id, po.id)
+    lines = [{"sku": ln.product.sku, "name": ln.product.name, "qty": ln.qty,
+              "received": ln.received_qty,
+              "serials": [s.serial for s in received.get(ln.product_id, [])]} for ln in po.lines]
+    return {"number": po.number, "supplier": po.supplier, "created_at": iso(po.created_at),
+            "complete": all(ln.received_qty >= ln.qty for ln in po.lines), "lines": lines}
+
+
+def sales_order_view(so: SalesOrder) -> dict:
+    current = _serials_by_product(Serial.sales_order_id, so.id)
+    returned = db.session.execute(
+        select(Serial.serial, Product.sku).join(Event.serial).join(Serial.product)
+        .where(Event.sales_order_id == so.id, Event.type == "return")).all()
+    lines = []
+    for ln in so.lines:
+        serials = current.get(ln.product_id, [])
+        lines.append({
+            "sku": ln.product.sku, "name": ln.product.name, "qty": ln.qty,
+            "picked": ln.filled_qty,
+            "shipped": sum(1 for s in serials if s.status == lifecycle.SHIPPED),
+            "serials": [{"serial": s.serial, "status": s.status} for s in serials]})
+    return {"number": so.number, "customer": so.customer.code, "customer_name": so.customer.name,
+            "status": so.status, "created_at": iso(so.created_at), "lines": lines,
+            "serials": [s.serial for group in current.values() for s in group],
+            "returned": [{"serial": s, "sku": sku} for s, sku in returned]}
+
+
+def event_view(event: Event) -> dict:
+    return {
+        "type": event.type, "at": iso(event.at),
+        "from_status": event.from_status, "to_status": event.to_status,
+        "from_location": event.from_location.code if event.from_location else None,
+        "to_location": event.to_location.code if event.to_location else None,
+        "order": event.sales_order.number if event.sales_order else None,
+        "purchase_order": event.purchase_order.number if event.purchase_order else None,
+        "customer": event.customer.code if event.customer else None,
+        "user": event.user.name if event.user else None,
+        "source": event.source, "note": event.note,
+    }
+
+
+def serial_summary(serial: Serial) -> dict:
+    return {
+        "serial": serial.serial, "sku": serial.product.sku, "product": serial.product.name,
+        "status": serial.status,
+        "location": serial.location.code if serial.location else None,
+        "lot": serial.lot, "expiry": iso(serial.expiry),
+        "purchase_order": serial.purchase_order.number if serial.purchase_order else None,
+        "order": serial.sales_order.number if serial.sales_order else None,
+        "customer": serial.customer.code if serial.customer else None,
+        "received_at": iso(serial.received_at), "shipped_at": iso(serial.shipped_at),
+        "warranty_until": iso(serial.warranty_until),
+    }
+
+
+def serial_view(serial: Serial) -> dict:
+    events = db.session.scalars(
+        select(Event).where(Event.serial_id == serial.id).order_by(Event.id)
+        .options(joinedload(Event.from_location), joinedload(Event.to_location),
+                 joinedload(Event.sales_order), joinedload(Event.purchase_order),
+                 joinedload(Event.customer), joinedload(Event.user))).all()
+    view = serial_summary(serial)
+    if serial.customer:
+        view["customer_name"] = serial.customer.name
+    view["history"] = [event_view(e) for e in events]
+    return view
+
+
+def lookup_serials(text: str, sku: str | None = None) -> list[Serial]:
+    """All serials with this text (a serial number is unique only within its product)."""
+    from .inventory import find_serial  # interpretation of GS1/IMEI lives with the service
+    from .errors import StepError
+    query = select(Serial).where(Serial.serial == text.strip())
+    if sku:
+        query = query.join(Serial.product).where(Product.sku == sku)
+    found = db.session.scalars(query).all()
+    if found:
+        return found
+    try:
+        return [find_serial(text)]
+    except StepError as exc:
+        if exc.code == "ambiguous_serial":
+            raise RequestError(409, exc.code, exc.message) from None
+        return []
+
+
+def serials_query(args):
+    """The serials matching ?sku=&status=&location= (unknown names are a 404)."""
+    query = select(Serial).options(joinedload(Serial.product), joinedload(Serial.location),
+                                   joinedload(Serial.sales_order), joinedload(Serial.customer),
+                                   joinedload(Serial.purchase_order))
+    if args.get("sku"):
+        product = db.session.scalar(select(Product).where(Product.sku == args["sku"]))
+        if product is None:
+            raise not_found("unknown_sku", f"There is no product with SKU '{args['sku']}'.")
+        query = query.where(Serial.product_id == product.id)
+    if args.get("status"):
+        if args["status"] not in lifecycle.STATUSES:
+            raise bad_request(f"status must be one of {', '.join(lifecycle.STATUSES)}.",
+                              "invalid_field")
+        query = query.where(Serial.status == args["status"])
+    if args.get("location"):
+        loc = db.session.scalar(select(Location).where(Location.code == args["location"]))
+        if loc is None:
+            raise not_found("unknown_location", f"There is no location '{args['location']}'.")
+        query = query.where(Serial.location_id == loc.id)
+    return query
+
+
+def page_of(query, page_arg, size: int) -> tuple[list, dict]:
+    try:
+        page = int(page_arg or 1)
+    except ValueError:
+        raise bad_request("page must be a number.", "invalid_field") from None
+    if page < 1:
+        raise bad_request("page must be 1 or more.", "invalid_field")
+    total = db.session.scalar(select(func.count()).select_from(
+        query.with_only_columns(Serial.id).order_by(None).subquery()))
+    items = db.session.scalars(query.order_by(Serial.id).limit(size)
+                               .offset((page - 1) * size)).all()
+    return items, {"page": page, "per_page": size, "total": total,
+                   "pages": max(1, -(-total // size))}
+
+
+CSV_FIELDS = ["serial", "sku", "product", "status", "location", "lot", "expiry",
+              "purchase_order", "order", "customer", "received_at", "shipped_at", "warranty_until"]
+
+
+def serials_csv(query) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    # Stream in chunks so a million-serial export doesn't sit in memory as ORM objects.
+    for serial in db.session.scalars(query.order_by(Serial.id).execution_options(
+            yield_per=1000)):
+        writer.writerow(serial_summary(serial))
+    return out.getvalue()
