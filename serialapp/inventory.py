@@ -331,7 +331,7 @@ def _mint(product: Product, count: int) -> list[str]:
     raise RequestError(503, "busy", "The system is busy; try again.")
 
 
-def receive(actor: Actor, *, location, purchase_order=None, sku=None, lot=None, expiry=None,
+def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=None, expiry=None,
             serials=None, generate=None) -> Outcome:
     ctx = _ReceiveContext(location_id=get_location(location).id, product=get_product(sku),
                           po=get_purchase_order(purchase_order), lot=(str(lot).strip() or None)
@@ -369,7 +369,7 @@ def _serial_steps(texts: list[str], sku: str | None, outcome: Outcome, step) -> 
     return outcome
 
 
-def move(actor: Actor, *, location, serials=None, sku=None) -> Outcome:
+def move(actor: Actor, *, location=None, serials=None, sku=None) -> Outcome:
     loc = get_location(location)
     outcome = Outcome()
     texts, _ = _split_product_codes(_texts(serials), outcome)
@@ -424,7 +424,7 @@ def _line_for(order: SalesOrder, serial: Serial) -> SalesOrderLine:
     return line
 
 
-def pick(actor: Actor, *, order, serials=None, sku=None) -> Outcome:
+def pick(actor: Actor, *, order=None, serials=None, sku=None) -> Outcome:
     so = _open_order(order)
     outcome = Outcome()
     texts, _ = _split_product_codes(_texts(serials), outcome)
@@ -452,7 +452,7 @@ def pick(actor: Actor, *, order, serials=None, sku=None) -> Outcome:
     return _serial_steps(texts, sku, outcome, step)
 
 
-def unpick(actor: Actor, *, order, location, serials=None, sku=None) -> Outcome:
+def unpick(actor: Actor, *, order=None, location=None, serials=None, sku=None) -> Outcome:
     so = _open_order(order)
     loc = get_location(location)
     outcome = Outcome()
@@ -470,7 +470,7 @@ def unpick(actor: Actor, *, order, location, serials=None, sku=None) -> Outcome:
     return _serial_steps(texts, sku, outcome, step)
 
 
-def ship(actor: Actor, *, order, partial=False) -> Outcome:
+def ship(actor: Actor, *, order=None, partial=False) -> Outcome:
     so = _open_order(order)
     short = [f"{ln.product.sku}: {ln.filled_qty} of {ln.qty}" for ln in so.lines
              if ln.filled_qty < ln.qty]
