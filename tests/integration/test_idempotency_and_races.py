@@ -1,0 +1,137 @@
+"""Idempotent retries, and racing requests through a real HTTP server."""
+import json
+import threading
+import urllib.request
+
+from sqlalchemy import func, select
+
+from serialapp import create_app
+from serialapp.extensions import db
+from serialapp.models import Event, IdempotencyRecord
+from tests.factories import imei, setup_shop
+
+
+def event_count(app, type_):
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Event).where(Event.type == type_))
+
+
+def test_retry_with_same_key_replays_first_answer_and_records_one_event(app, manager):
+    setup_shop(manager)
+    body = {"location": "A1", "sku": "PHONE", "serials": [imei(1)]}
+    first = manager.post("/receive", body, key="k-1")
+    again = manager.post("/receive", body, key="k-1")
+    assert first.status_code == again.status_code == 200
+    assert again.get_json() == first.get_json()
+    assert first.get_json()["results"][0]["ok"] is True
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert event_count(app, "receive") == 1
+    # Without a key the same body is a new request, refused as a duplicate.
+    third = manager.post("/receive", body)
+    assert third.get_json()["results"][0]["error"]["code"] == "duplicate_serial"
+
+
+def test_same_key_for_a_different_request_is_refused(manager):
+    setup_shop(manager)
+    manager.post("/receive", {"location": "A1", "sku": "PHONE", "serials": [imei(1)]}, key="k")
+    r = manager.post("/receive", {"location": "A1", "sku": "PHONE", "serials": [imei(2)]}, key="k")
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "idempotency_key_reused"
+
+
+def test_error_answers_are_replayed_too(manager):
+    setup_shop(manager)
+    first = manager.post("/pick", {"order": "NOPE", "serials": ["x"]}, key="k-404")
+    again = manager.post("/pick", {"order": "NOPE", "serials": ["x"]}, key="k-404")
+    assert first.status_code == again.status_code == 404
+    assert again.get_json() == first.get_json()
+
+
+def test_keys_survive_a_restart(app, manager, users):
+    """The record is in the database, so a new process answers the retry the same way."""
+    setup_shop(manager)
+    body = {"location": "A1", "sku": "PHONE", "serials": [imei(1)]}
+    first = manager.post("/receive", body, key="before-restart").get_json()
+    restarted = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                            "SECRET_KEY": "other"})
+    r = restarted.test_client().post("/api/receive", json=body, headers={
+        "Authorization": f"Bearer {users['manager']}", "Idempotency-Key": "before-restart"})
+    assert r.get_json() == first
+    assert event_count(app, "receive") == 1
+    with restarted.app_context():
+        db.engine.dispose()
+
+
+def test_keys_are_per_user(app, manager, picker):
+    setup_shop(manager)
+    manager.post("/receive", {"location": "A1", "sku": "PHONE", "serials": [imei(1)]}, key="k")
+    r = picker.post("/receive", {"location": "A1", "sku": "PHONE", "serials": [imei(2)]}, key="k")
+    assert r.get_json()["results"][0]["ok"] is True
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 2
+
+
+def _post(url, token, body):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def test_twelve_pickers_race_for_one_serial(app, manager, users, live_server):
+    setup_shop(manager)
+    manager.post("/receive", {"location": "A1", "sku": "PHONE", "serials": [imei(1)]})
+    for n in range(12):
+        manager.post("/sales-orders", {"number": f"RACE-{n}", "customer": "C1",
+                                       "lines": [{"sku": "PHONE", "qty": 1}]})
+    barrier = threading.Barrier(12)
+    answers = [None] * 12
+
+    def picker_thread(n):
+        barrier.wait()
+        answers[n] = _post(f"{live_server}/api/pick", users["picker"],
+                           {"order": f"RACE-{n}", "serials": [imei(1)]})
+
+    threads = [threading.Thread(target=picker_thread, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    statuses = [status for status, _ in answers]
+    assert statuses == [200] * 12, answers
+    results = [body["results"][0] for _, body in answers]
+    winners = [r for r in results if r["ok"]]
+    assert len(winners) == 1
+    assert {r["error"]["code"] for r in results if not r["ok"]} == {"serial_not_available"}
+    assert event_count(app, "pick") == 1
+    serial = manager.get(f"/serials/{imei(1)}").get_json()
+    assert serial["status"] == "picked" and serial["order"].startswith("RACE-")
+    filled = [manager.get(f"/sales-orders/RACE-{n}").get_json()["lines"][0]["picked"]
+              for n in range(12)]
+    assert sorted(filled) == [0] * 11 + [1]
+
+
+def test_racing_pickers_cannot_overfill_a_line(app, manager, users, live_server):
+    """Two different serials, one order line of 1: only one may land."""
+    setup_shop(manager)
+    manager.post("/receive", {"location": "A1", "sku": "PHONE",
+                              "serials": [imei(n) for n in range(1, 9)]})
+    barrier = threading.Barrier(8)
+    answers = [None] * 8
+
+    def picker_thread(n):
+        barrier.wait()
+        answers[n] = _post(f"{live_server}/api/pick", users["picker"],
+                           {"order": "SO2", "serials": [imei(n + 1)]})
+
+    threads = [threading.Thread(target=picker_thread, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    results = [body["results"][0] for _, body in answers]
+    assert sum(r["ok"] for r in results) == 1
+    assert {r["error"]["code"] for r in results if not r["ok"]} == {"order_line_full"}
+    assert manager.get("/sales-orders/SO2").get_json()["lines"][0]["picked"] == 1
