@@ -1,0 +1,578 @@
+"""Barcode decoding for photos and live camera frames.
+
+Pure module (no Flask): image bytes in, decoded codes out. The caller adds the
+interpretation (kind / parsed fields).
+
+Two entry points:
+
+* :func:`decode_image` - the photo path. A phone photo is 12 MP; reading it whole at full
+  resolution costs about a second, and most codes are readable far below that. So it
+  first reads a reduced-scale greyscale image (JPEG DCT scaling, a few tens of
+  milliseconds) and escalates only while fewer codes than ``expect`` were found and the
+  time budget lasts: candidate regions cut from the full-resolution image and deskewed,
+  enhanced variants (CLAHE, sharpening, upscaling, a global binariser), fixed rotations,
+  and a larger whole-image pass.
+* :func:`decode_frame` - the live-camera path: one read of a frame no larger than
+  ``max_side``, no escalation.
+
+Bad input raises :class:`ImageError` with an HTTP status (415 / 422 / 413), never
+anything else: the pixel count is checked from the header before any pixel is decoded.
+
+Texts are the data the symbol carries (zxing-cpp ``TextMode.Plain``): GS1 element strings
+keep their FNC1 separators as GS (``\\x1d``), ISO 15434 envelopes their RS/GS/EOT
+characters, as a hardware scanner would send them. The symbology identifier
+(``]C1``, ``]d2``, ``]Q3``, ``]e0`` ...) tells GS1 content apart.
+"""
+from __future__ import annotations
+
+import io
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import zxingcpp
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+try:  # HEIC / HEIF (iPhone photos)
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # pragma: no cover - pillow_heif is a pinned requirement
+    pillow_heif = None
+
+__all__ = ['ImageError', 'Code', 'decode_image', 'decode_frame', 'ACCEPTED_FORMATS']
+
+# Pillow format names we accept. HEIF covers .heic/.heif; MPO is what many phones' JPEGs
+# open as (a JPEG with a second, preview image appended).
+ACCEPTED_FORMATS = frozenset({'JPEG', 'MPO', 'PNG', 'WEBP', 'HEIF', 'AVIF', 'GIF', 'BMP', 'TIFF'})
+
+# Long side of the image read first on the photo path. zxing-cpp reads a ~1000 px image in
+# ~10-15 ms; codes whose modules are still >= ~1.5 px at this scale are found here.
+FAST_SIDE = 1000
+# Images smaller than this (long side) are upscaled for the enhanced variants: they are
+# low-resolution crops whose modules are only a pixel or two wide.
+SMALL_SIDE = 800
+# Default pixel cap (checked from the header, before decoding).
+MAX_PIXELS = 50_000_000
+
+
+class ImageError(Exception):
+    """The upload cannot be decoded as an image; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def as_dict(self) -> dict:
+        return {'error': self.code, 'message': self.message}
+
+
+@dataclass
+class Code:
+    text: str
+    format: str      # zxing-cpp format name: 'EAN13', 'QRCode', 'DataMatrix', 'DataBarExp' ...
+    symbology: str   # symbology identifier, e.g. ']E0', ']C1' (GS1-128), ']d2' (GS1 DataMatrix)
+    position: dict = field(default_factory=dict)
+    # position = {'points': [[x, y] * 4] (top-left, top-right, bottom-right, bottom-left of the
+    #             symbol, in pixels of the image as displayed, i.e. after EXIF rotation),
+    #             'width': w, 'height': h (of that image)}
+
+    def as_dict(self) -> dict:
+        return {'text': self.text, 'format': self.format, 'symbology': self.symbology,
+                'position': {'points': [list(p) for p in self.position.get('points', [])],
+                             'width': self.position.get('width'),
+                             'height': self.position.get('height')}}
+
+
+# ---------------------------------------------------------------------------------------
+# Opening and validating
+# ---------------------------------------------------------------------------------------
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    """Identify the image from its header and check its size; no pixel is decoded here."""
+    if not data:
+        raise ImageError(415, 'not_an_image', 'The upload is empty: no image was received.')
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageError(415, 'not_an_image',
+                         'The upload is not an image in a supported format '
+                         '(JPEG, PNG, WebP or HEIC).') from None
+    except Image.DecompressionBombError:
+        raise ImageError(413, 'image_too_large',
+                         f'The image has too many pixels (limit {max_pixels / 1e6:g} megapixels).'
+                         ) from None
+    except Exception:
+        raise ImageError(422, 'corrupt_image',
+                         'The image file is damaged or incomplete and cannot be read.') from None
+    if im.format not in ACCEPTED_FORMATS:
+        raise ImageError(415, 'not_an_image',
+                         f'{im.format} images are not supported; send JPEG, PNG, WebP or HEIC.')
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        raise ImageError(422, 'corrupt_image', 'The image has no pixels.')
+    if w * h > max_pixels:
+        raise ImageError(413, 'image_too_large',
+                         f'The image is {w}x{h} = {w * h / 1e6:.1f} megapixels; '
+                         f'the limit is {max_pixels / 1e6:g} megapixels.')
+    return im
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        o = int(im.getexif().get(0x0112, 1))
+    except Exception:
+        return 1
+    return o if 1 <= o <= 8 else 1
+
+
+def _load_gray(im: Image.Image, reduce_to: int | None = None) -> np.ndarray:
+    """Decode the pixels to an 8-bit greyscale array, as displayed (EXIF orientation applied).
+
+    ``reduce_to``: for JPEG, let the decoder scale by 1/2, 1/4 or 1/8 while keeping the long
+    side >= reduce_to (DCT scaling: much cheaper than decoding everything and resizing).
+    """
+    orientation = _orientation(im)
+    try:
+        if reduce_to and im.format in ('JPEG', 'MPO'):
+            w, h = im.size
+            k = max(w, h) / reduce_to
+            if k >= 2:
+                im.draft('L', (math.ceil(w / k), math.ceil(h / k)))
+        im.load()
+        g = _to_gray(im)
+    except ImageError:
+        raise
+    except Exception:
+        raise ImageError(422, 'corrupt_image',
+                         'The image file is damaged or incomplete and cannot be read.') from None
+    if orientation != 1:
+        g = _apply_orientation(g, orientation)
+    return np.ascontiguousarray(g)
+
+
+def _to_gray(im: Image.Image) -> np.ndarray:
+    mode = im.mode
+    if mode in ('I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F'):
+        a = np.asarray(im, dtype=np.float32)
+        lo, hi = float(a.min()), float(a.max())
+        return ((a - lo) * (255.0 / (hi - lo)) if hi > lo else a * 0).astype(np.uint8)
+    if mode in ('RGBA', 'LA', 'PA') or (mode == 'P' and 'transparency' in im.info) or mode == 'RGBa':
+        rgba = im.convert('RGBA')
+        if rgba.getchannel('A').getextrema()[0] < 255:
+            # Transparent areas are shown on white by browsers; do the same.
+            white = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
+            return np.asarray(Image.alpha_composite(white, rgba).convert('L'))
+        return np.asarray(rgba.convert('L'))
+    if mode == 'L':
+        return np.asarray(im)
+    return np.asarray(im.convert('L'))
+
+
+def _apply_orientation(g: np.ndarray, o: int) -> np.ndarray:
+    # EXIF orientation -> the transform that shows the image upright.
+    if o == 2:
+        return g[:, ::-1]
+    if o == 3:
+        return g[::-1, ::-1]
+    if o == 4:
+        return g[::-1, :]
+    if o == 5:
+        return g.T
+    if o == 6:
+        return np.rot90(g, -1)
+    if o == 7:
+        return g[::-1, ::-1].T
+    if o == 8:
+        return np.rot90(g, 1)
+    return g
+
+
+def _displayed_size(im: Image.Image) -> tuple[int, int]:
+    w, h = im.size
+    return (h, w) if _orientation(im) in (5, 6, 7, 8) else (w, h)
+
+
+# ---------------------------------------------------------------------------------------
+# Reading and collecting codes
+# ---------------------------------------------------------------------------------------
+
+_PLAIN = zxingcpp.TextMode.Plain
+_GLOBAL = zxingcpp.Binarizer.GlobalHistogram
+
+
+def _scale(sx: float, sy: float | None = None) -> np.ndarray:
+    return np.array([[sx, 0, 0], [0, sx if sy is None else sy, 0], [0, 0, 1]], np.float64)
+
+
+def _h(m: np.ndarray) -> np.ndarray:
+    """2x3 affine -> 3x3 homogeneous."""
+    return np.vstack([m, [0, 0, 1]]) if m.shape == (2, 3) else m
+
+
+class _Collector:
+    """Runs zxing-cpp reads, keeps every distinct code (by text + format), maps positions
+    from the read image back to the displayed image, and keeps time."""
+
+    def __init__(self, width: int, height: int, expect: int, deadline: float, trace=None):
+        self.width, self.height = width, height
+        self.expect = max(1, int(expect))
+        self.deadline = deadline
+        self.codes: dict[tuple[str, str], Code] = {}
+        self.trace = trace
+
+    def done(self) -> bool:
+        return len(self.codes) >= self.expect or time.perf_counter() >= self.deadline
+
+    def read(self, img: np.ndarray, to_disp: np.ndarray, stage: str, **opts) -> int:
+        """Read ``img``; ``to_disp`` maps its pixel coordinates to the displayed image."""
+        if img.ndim != 2 or min(img.shape) < 8:
+            return 0
+        opts.setdefault('text_mode', _PLAIN)
+        t = time.perf_counter()
+        try:
+            results = zxingcpp.read_barcodes(np.ascontiguousarray(img), **opts)
+        except Exception:  # a reader failure must not lose what other stages found
+            results = []
+        new = 0
+        m = _h(to_disp)
+        for r in results:
+            if not r.valid or not r.text:
+                continue
+            key = (r.text, r.format.name)
+            if key in self.codes:
+                continue
+            p = r.position
+            pts = []
+            for q in (p.top_left, p.top_right, p.bottom_right, p.bottom_left):
+                x, y, _ = m @ (q.x, q.y, 1.0)
+                pts.append([int(round(min(max(x, 0), self.width - 1))),
+                            int(round(min(max(y, 0), self.height - 1)))])
+            self.codes[key] = Code(r.text, r.format.name, r.symbology_identifier,
+                                   {'points': pts, 'width': self.width, 'height': self.height})
+            new += 1
+        if self.trace is not None:
+            self.trace.append((stage, round((time.perf_counter() - t) * 1000, 2), new))
+        return new
+
+    def result(self) -> list[Code]:
+        return list(self.codes.values())
+
+
+# ---------------------------------------------------------------------------------------
+# Image work
+# ---------------------------------------------------------------------------------------
+
+def _resize(g: np.ndarray, k: float) -> np.ndarray:
+    h, w = g.shape
+    size = (max(1, int(round(w * k))), max(1, int(round(h * k))))
+    return cv2.resize(g, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC)
+
+
+def _clahe(g: np.ndarray, clip: float = 2.0) -> np.ndarray:
+    return cv2.createCLAHE(clipLimit=clip, tileGridSize=(8, 8)).apply(g)
+
+
+def _sharpen(g: np.ndarray, sigma: float = 2.0, amount: float = 1.5) -> np.ndarray:
+    blurred = cv2.GaussianBlur(g, (0, 0), sigma)
+    return cv2.addWeighted(g, 1 + amount, blurred, -amount, 0)
+
+
+def _rotate(g: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate about the centre onto a canvas that holds the whole image.
+    Returns the image and the 2x3 map from its pixels back to ``g``'s."""
+    h, w = g.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    c, s = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(w * c + h * s), int(w * s + h * c)
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    out = cv2.warpAffine(g, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out, cv2.invertAffineTransform(m)
+
+
+@dataclass
+class _Region:
+    cx: float
+    cy: float
+    length: float      # extent along the gradient direction (across the bars)
+    breadth: float     # extent along the bars
+    theta: float       # gradient direction, radians
+    coherence: float   # 1 = perfectly oriented (1D code), 0 = isotropic (2D code, text)
+    score: float
+
+
+def _find_regions(g: np.ndarray, limit: int = 6) -> list[_Region]:
+    """Candidate code regions: compact areas dense in strong edges.
+
+    Works on a ~1000 px greyscale image. For each area it also measures the dominant
+    gradient direction (structure tensor), so a 1D code can be cut out with its bars upright.
+    """
+    h, w = g.shape
+    if min(h, w) < 16:
+        return []
+    f = g.astype(np.float32)
+    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)
+    k = max(3, int(round(max(h, w) / 80)))
+    mag = cv2.boxFilter(np.abs(gx) + np.abs(gy), -1, (k, k))
+    top = float(mag.max())
+    if top <= 1e-3:
+        return []
+    m8 = (mag * (255.0 / top)).astype(np.uint8)
+    _, mask = cv2.threshold(m8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    kernel = np.ones((k, k), np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    min_area = max(64.0, h * w * 0.001)
+    jxx, jyy, jxy = gx * gx, gy * gy, gx * gy
+    regions = []
+    for c in contours:
+        area = cv2.contourArea(c)
+        if area < min_area:
+            continue
+        x, y, bw, bh = cv2.boundingRect(c)
+        sxx = float(jxx[y:y + bh, x:x + bw].sum())
+        syy = float(jyy[y:y + bh, x:x + bw].sum())
+        sxy = float(jxy[y:y + bh, x:x + bw].sum())
+        tr = sxx + syy
+        if tr <= 0:
+            continue
+        coherence = math.sqrt((sxx - syy) ** 2 + 4 * sxy * sxy) / tr
+        theta = 0.5 * math.atan2(2 * sxy, sxx - syy)
+        (cx, cy), (rw, rh), ang = cv2.minAreaRect(c)
+        corners = cv2.boxPoints(((cx, cy), (rw, rh), ang))
+        d = np.array([math.cos(theta), math.sin(theta)])
+        n = np.array([-d[1], d[0]])
+        rel = corners - (cx, cy)
+        length = float(np.ptp(rel @ d))
+        breadth = float(np.ptp(rel @ n))
+        mean_mag = float(mag[y:y + bh, x:x + bw].mean())
+        regions.append(_Region(cx, cy, length, breadth, theta, coherence,
+                               area * mean_mag * (0.5 + coherence)))
+    regions.sort(key=lambda r: -r.score)
+    return regions[:limit]
+
+
+def _cut(src: np.ndarray, src_to_disp: np.ndarray, region: _Region, region_scale: float,
+         deskew: bool, target: tuple[int, int] = (500, 1400)) -> tuple[np.ndarray, np.ndarray]:
+    """Cut ``region`` (found at ``1/region_scale`` of ``src``'s resolution) out of ``src``,
+    turned so its gradient direction is horizontal (bars upright) when ``deskew``, with a
+    margin for the quiet zone, scaled so its long side lies within ``target``.
+    Returns the crop and its 2x3 map to displayed coordinates."""
+    theta = region.theta if deskew else 0.0
+    if deskew:
+        length, breadth = region.length, region.breadth
+    else:
+        length = breadth = max(region.length, region.breadth)
+    cx, cy = region.cx * region_scale, region.cy * region_scale
+    ew = (length * 1.3 + 16) * region_scale          # crop size in src pixels
+    eh = (breadth * 1.3 + 16) * region_scale
+    lo, hi = target
+    s = 1.0
+    if max(ew, eh) > hi:
+        s = hi / max(ew, eh)
+    elif max(ew, eh) < lo:
+        s = min(3.0, lo / max(ew, eh))
+    cw, ch = max(8, int(ew * s)), max(8, int(eh * s))
+    c, sn = math.cos(theta), math.sin(theta)
+
+    # Axis-aligned window of src that holds the turned crop; shrink it first when the crop
+    # is smaller than the source (area averaging, no aliasing).
+    h, w = src.shape
+    half = np.abs(np.array([[c, -sn], [sn, c]])) @ (ew / 2, eh / 2)
+    x0, y0 = max(0, int(cx - half[0]) - 2), max(0, int(cy - half[1]) - 2)
+    x1, y1 = min(w, int(math.ceil(cx + half[0])) + 2), min(h, int(math.ceil(cy + half[1])) + 2)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return np.zeros((0, 0), np.uint8), np.eye(3)[:2]
+    window = src[y0:y1, x0:x1]
+    win_to_src = np.array([[1.0, 0, x0], [0, 1.0, y0]])
+    if s < 1:
+        window = cv2.resize(window, (max(1, int(round((x1 - x0) * s))), max(1, int(round((y1 - y0) * s)))),
+                            interpolation=cv2.INTER_AREA)
+        win_to_src = np.array([[1 / s, 0, x0], [0, 1 / s, y0]])
+        rem = 1.0
+        wcx, wcy = (cx - x0) * s, (cy - y0) * s
+    else:
+        rem = s
+        wcx, wcy = cx - x0, cy - y0
+    # crop pixel (u, v) -> window pixel: centre + R(theta) @ ((u, v) - crop centre) / rem
+    a = np.array([[c / rem, -sn / rem, 0.0], [sn / rem, c / rem, 0.0]])
+    a[:, 2] = (wcx, wcy) - a[:, :2] @ (cw / 2, ch / 2)
+    if deskew or rem != 1.0:
+        interp = cv2.INTER_CUBIC if rem > 1.2 else cv2.INTER_LINEAR
+        crop = cv2.warpAffine(window, a, (cw, ch), flags=interp | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REPLICATE)
+    else:
+        crop = window
+        a = np.eye(3)[:2]
+    to_disp = _h(src_to_disp) @ _h(win_to_src) @ _h(a)
+    return crop, to_disp[:2]
+
+
+# ---------------------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------------------
+
+def decode_image(data: bytes, *, expect: int = 1, budget_ms: float = 400,
+                 max_pixels: int = 50_000_000) -> list[Code]:
+    """Every distinct code in a photo (deduplicated by text + format).
+
+    Reads a reduced-scale image first and escalates while fewer than ``expect`` codes were
+    found and ``budget_ms`` (measured from the call) remains. Raises :class:`ImageError`
+    for anything that is not a readable image of at most ``max_pixels`` pixels.
+    """
+    return _decode_photo(data, expect=expect, budget_ms=budget_ms, max_pixels=max_pixels)
+
+
+def decode_frame(data: bytes, *, max_side: int = 1280) -> list[Code]:
+    """Codes in one live-camera frame: a single read of the frame, scaled down to at most
+    ``max_side`` pixels on its long side, no escalation (tens of milliseconds)."""
+    im = _open(data, max_pixels=MAX_PIXELS)
+    W, H = _displayed_size(im)
+    g = _load_gray(im, reduce_to=max_side)
+    h, w = g.shape
+    if max(h, w) > max_side:
+        g = _resize(g, max_side / max(h, w))
+        h, w = g.shape
+    col = _Collector(W, H, expect=1 << 30, deadline=math.inf)
+    col.read(g, _scale(W / w, H / h), 'frame')
+    return col.result()
+
+
+def _decode_photo(data: bytes, *, expect: int = 1, budget_ms: float = 400,
+                  max_pixels: int = 50_000_000, trace: list | None = None,
+                  stages: tuple[str, ...] | None = None) -> list[Code]:
+    t0 = time.perf_counter()
+    im = _open(data, max_pixels)
+    W, H = _displayed_size(im)
+    long_side = max(W, H)
+    col = _Collector(W, H, expect, t0 + budget_ms / 1000.0, trace)
+
+    full: np.ndarray | None = None
+    if im.format in ('JPEG', 'MPO') and long_side >= 2 * FAST_SIDE:
+        fast = _load_gray(im, reduce_to=FAST_SIDE)
+    else:
+        full = _load_gray(im)
+        fast = full if long_side <= 1.5 * FAST_SIDE else _resize(full, FAST_SIDE / long_side)
+    fh, fw = fast.shape
+    fast_to_disp = _scale(W / fw, H / fh)
+
+    # 1. The fast path: zxing-cpp's own search (rotations by 90 deg, inverted, its pyramid).
+    col.read(fast, fast_to_disp, 'fast')
+    if col.done():
+        return col.result()
+
+    plan = _Plan(data, max_pixels, col, fast, fast_to_disp, full, W, H)
+    for name in stages or _STAGES:
+        try:
+            getattr(plan, 'stage_' + name)()
+        except _Stop:
+            break
+        except ImageError:
+            break
+        except Exception:  # image work must never turn a photo into a 500
+            continue
+        if col.done():
+            break
+    return col.result()
+
+
+class _Stop(Exception):
+    pass
+
+
+# Escalation order after the fast pass (see docs/benchmarks-decode.md for what each gains).
+_STAGES = ('regions', 'enhanced', 'regions_enhanced', 'midres', 'rotations')
+
+
+class _Plan:
+    """The escalation stages. Each stage reads one or more variants and stops as soon as
+    the collector is satisfied or out of time."""
+
+    def __init__(self, data, max_pixels, col: _Collector, fast, fast_to_disp, full, W, H):
+        self.data, self.max_pixels, self.col = data, max_pixels, col
+        self.fast, self.fast_to_disp, self._full = fast, fast_to_disp, full
+        self.W, self.H = W, H
+        self._regions: list[_Region] | None = None
+        self._work = None
+
+    def read(self, img, to_disp, stage, **opts):
+        if self.col.done():
+            raise _Stop
+        self.col.read(img, to_disp, stage, **opts)
+        if self.col.done():
+            raise _Stop
+
+    @property
+    def full(self) -> np.ndarray:
+        if self._full is None:
+            self._full = _load_gray(_open(self.data, self.max_pixels))
+        return self._full
+
+    @property
+    def regions(self) -> list[_Region]:
+        if self._regions is None:
+            self._regions = _find_regions(self.fast)
+        return self._regions
+
+    @property
+    def work(self) -> tuple[np.ndarray, np.ndarray]:
+        """The image for whole-image enhancement: the fast image, upscaled when small."""
+        if self._work is None:
+            g, m = self.fast, self.fast_to_disp
+            long_side = max(g.shape)
+            if long_side < SMALL_SIDE:
+                k = min(3.0, FAST_SIDE / long_side)
+                g = _resize(g, k)
+                m = _h(m) @ _scale(1 / k)
+            self._work = (g, m)
+        return self._work
+
+    def _crops(self):
+        big = max(self.W, self.H) > 1.5 * max(self.fast.shape)
+        for r in self.regions:
+            if big:
+                src, to_disp = self.full, np.eye(3)
+                scale = self.W / self.fast.shape[1]
+            else:
+                src, to_disp, scale = self.fast, self.fast_to_disp, 1.0
+            yield _cut(src, to_disp, r, scale, deskew=r.coherence > 0.3)
+
+    def stage_regions(self):
+        for crop, m in self._crops():
+            self.read(crop, m, 'region', try_invert=False)
+
+    def stage_regions_enhanced(self):
+        for crop, m in self._crops():
+            self.read(_sharpen(_clahe(crop)), m, 'region+', binarizer=_GLOBAL, try_invert=False)
+
+    def stage_enhanced(self):
+        g, m = self.work
+        e = _clahe(g)
+        es = _sharpen(e)
+        self.read(es, m, 'clahe+sharpen/global', binarizer=_GLOBAL, try_invert=False)
+        self.read(e, m, 'clahe', try_invert=False)
+        self.read(es, m, 'clahe+sharpen', try_invert=False)
+
+    def stage_midres(self):
+        long_side = max(self.W, self.H)
+        if long_side < 1.5 * max(self.fast.shape):
+            return
+        k = min(1.0, 2 * FAST_SIDE / long_side)
+        g = self.full if k == 1.0 else _resize(self.full, k)
+        self.read(g, _scale(1 / k), 'midres', try_invert=False, try_downscale=False)
+
+    def stage_rotations(self):
+        g, m = self.work
+        for deg in (20, -20, 40, -40):
+            r, back = _rotate(g, deg)
+            self.read(r, (_h(m) @ _h(back))[:2], f'rot{deg}', try_invert=False)
