@@ -8,10 +8,11 @@ the step is rolled back and re-read (it then fails with the real reason). Order 
 are guarded the same way (`filled_qty < qty` in the UPDATE). This holds on SQLite (writes
 are serialised, WAL + busy timeout) and on PostgreSQL (row locks, READ COMMITTED)."""
 import time
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import identifiers, lifecycle
@@ -98,7 +99,50 @@ def _interpret(text: str) -> identifiers.Interpretation:
         raise StepError("invalid_serial", str(exc)) from None
 
 
-def find_serial(text: str, product_id: int | None = None) -> Serial:
+@dataclass(frozen=True)
+class Unit:
+    """A serial as one step sees it: a plain snapshot, read in one query."""
+    id: int
+    serial: str
+    product_id: int
+    sku: str
+    warranty_days: int
+    status: str
+    version: int
+    location_id: int | None
+    location_code: str | None
+    pickable: bool | None
+    sales_order_id: int | None
+    order_number: str | None
+    customer_id: int | None
+
+
+_UNIT_COLUMNS = (Serial.id, Serial.serial, Serial.product_id, Product.sku, Product.warranty_days,
+                 Serial.status, Serial.version, Serial.location_id, Location.code,
+                 Location.pickable, Serial.sales_order_id, SalesOrder.number, Serial.customer_id)
+
+
+def _unit_query():
+    return (select(*_UNIT_COLUMNS).join(Product, Product.id == Serial.product_id)
+            .outerjoin(Location, Location.id == Serial.location_id)
+            .outerjoin(SalesOrder, SalesOrder.id == Serial.sales_order_id))
+
+
+# Statements built once: building them per scan cost more than running them.
+_BY_TEXT = _unit_query().where(Serial.serial.in_(bindparam("wanted", expanding=True))).limit(5)
+_BY_TEXT_AND_PRODUCT = _BY_TEXT.where(Serial.product_id == bindparam("product_id"))
+_BY_ID = _unit_query().where(Serial.id == bindparam("serial_id"))
+_INSERT_EVENT = insert(Event)
+
+
+def _units(wanted: list[str], product_id: int | None) -> list[Unit]:
+    query = _BY_TEXT if product_id is None else _BY_TEXT_AND_PRODUCT
+    params = {"wanted": wanted} if product_id is None else {"wanted": wanted,
+                                                            "product_id": product_id}
+    return [Unit(*row) for row in db.session.connection().execute(query, params)]
+
+
+def find_serial(text: str, product_id: int | None = None) -> Unit:
     """The one serial a scanned text names, or StepError saying why not."""
     interp = _interpret(text)
     if interp.kind == "gs1":
@@ -113,14 +157,11 @@ def find_serial(text: str, product_id: int | None = None) -> Serial:
     else:
         # A bare GTIN may also be somebody's serial; try the text itself first.
         wanted = [interp.text] + ([interp.serial] if interp.serial not in (None, interp.text) else [])
-    query = select(Serial).where(Serial.serial.in_(wanted))
-    if product_id is not None:
-        query = query.where(Serial.product_id == product_id)
-    found = db.session.scalars(query.limit(5)).all()
+    found = _units(wanted, product_id)
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
-        skus = ", ".join(sorted(s.product.sku for s in found))
+        skus = ", ".join(sorted(u.sku for u in found))
         raise StepError("ambiguous_serial",
                         f"Serial {interp.serial or text} exists for several products ({skus}); "
                         "say which SKU.")
@@ -131,33 +172,42 @@ def find_serial(text: str, product_id: int | None = None) -> Serial:
 
 # ---------------------------------------------------------------- writing
 
-def _transition(serial: Serial, actor: Actor, event_type: str, to_status: str,
+@lru_cache(maxsize=None)
+def _update_statement(columns: tuple[str, ...]):
+    """UPDATE ... WHERE id = :id AND version = :version, for one set of changed columns."""
+    return (update(Serial)
+            .where(Serial.id == bindparam("_id"), Serial.version == bindparam("_version"))
+            .values(status=bindparam("_status"), version=bindparam("_new_version"),
+                    **{name: bindparam(name) for name in columns}))
+
+
+def _transition(unit: Unit, actor: Actor, event_type: str, to_status: str,
                 changes: dict | None = None, note: str | None = None, **event_fields) -> dict:
-    """The one place serial state changes: conditional UPDATE on version + its Event."""
+    """The one place serial state changes: conditional UPDATE on version + its Event.
+    Core statements on the session's connection: this is the hot path of every scan."""
     changes = dict(changes or {})
-    from_status, from_location_id = serial.status, serial.location_id
-    result = db.session.execute(
-        update(Serial)
-        .where(Serial.id == serial.id, Serial.version == serial.version)
-        .values(status=to_status, version=serial.version + 1, **changes)
-        .execution_options(synchronize_session=False))
+    conn = db.session.connection()
+    result = conn.execute(_update_statement(tuple(sorted(changes))), {
+        "_id": unit.id, "_version": unit.version, "_new_version": unit.version + 1,
+        "_status": to_status, **changes})
     if result.rowcount != 1:
         raise _Conflict()
-    to_location_id = changes.get("location_id", from_location_id)
-    db.session.add(Event(
-        serial_id=serial.id, type=event_type, from_status=from_status, to_status=to_status,
-        from_location_id=from_location_id, to_location_id=to_location_id,
-        user_id=actor.user_id, source=actor.source, note=note, at=utcnow(), **event_fields))
-    return {"serial": serial.serial, "sku": serial.product.sku, "ok": True, "status": to_status}
+    conn.execute(_INSERT_EVENT, {
+        "serial_id": unit.id, "type": event_type, "from_status": unit.status,
+        "to_status": to_status, "from_location_id": unit.location_id,
+        "to_location_id": changes.get("location_id", unit.location_id),
+        "user_id": actor.user_id, "source": actor.source, "note": note, "at": utcnow(),
+        "purchase_order_id": None, "sales_order_id": None, "customer_id": None,
+        **event_fields})
+    return {"serial": unit.serial, "sku": unit.sku, "ok": True, "status": to_status}
 
 
 def _bump_line(model, line_id: int, counter: str, delta: int) -> bool:
     """Add `delta` to an order line's counter unless that would pass `qty` (or go below 0)."""
     column = getattr(model, counter)
     guard = column < model.qty if delta > 0 else column > 0
-    result = db.session.execute(
-        update(model).where(model.id == line_id, guard)
-        .values({counter: column + delta}).execution_options(synchronize_session=False))
+    result = db.session.connection().execute(
+        update(model).where(model.id == line_id, guard).values({counter: column + delta}))
     return result.rowcount == 1
 
 
@@ -360,6 +410,19 @@ def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=N
 
 
 # ---------------------------------------------------------------- move, quarantine, scrap
+# Steps see plain values captured before the loop: ORM objects expire at every commit and
+# would be re-read once per serial.
+
+@dataclass(frozen=True)
+class Place:
+    id: int
+    code: str
+
+
+def _place(code, *, required: bool = True) -> Place | None:
+    loc = get_location(code, required=required)
+    return Place(loc.id, loc.code) if loc else None
+
 
 def _serial_steps(texts: list[str], sku: str | None, outcome: Outcome, step) -> Outcome:
     product = get_product(sku)
@@ -369,59 +432,67 @@ def _serial_steps(texts: list[str], sku: str | None, outcome: Outcome, step) -> 
     return outcome
 
 
+def _ok(unit: Unit, note: str) -> dict:
+    return {"serial": unit.serial, "sku": unit.sku, "ok": True, "status": unit.status,
+            "note": note}
+
+
+def _next(unit: Unit, action: str, disposition: str | None = None) -> str:
+    try:
+        return lifecycle.next_status(action, unit.status, disposition)
+    except lifecycle.TransitionError as exc:
+        raise StepError(exc.code, f"{unit.serial}: {exc.message}", unit.sku) from None
+
+
 def move(actor: Actor, *, location=None, serials=None, sku=None) -> Outcome:
-    loc = get_location(location)
+    to = _place(location)
     outcome = Outcome()
     texts, _ = _split_product_codes(_texts(serials), outcome)
 
-    def step(serial: Serial) -> dict:
-        status = _next(serial, "move")
-        if serial.location_id == loc.id:
-            return {**_ok(serial), "note": f"Already at {loc.code}."}
-        return _transition(serial, actor, "move", status, {"location_id": loc.id})
+    def step(unit: Unit) -> dict:
+        status = _next(unit, "move")
+        if unit.location_id == to.id:
+            return _ok(unit, f"Already at {to.code}.")
+        return _transition(unit, actor, "move", status, {"location_id": to.id})
     return _serial_steps(texts, sku, outcome, step)
-
-
-def _ok(serial: Serial) -> dict:
-    return {"serial": serial.serial, "sku": serial.product.sku, "ok": True, "status": serial.status}
-
-
-def _next(serial: Serial, action: str, disposition: str | None = None) -> str:
-    try:
-        return lifecycle.next_status(action, serial.status, disposition)
-    except lifecycle.TransitionError as exc:
-        raise StepError(exc.code, f"{serial.serial}: {exc.message}", serial.product.sku) from None
 
 
 def set_aside(actor: Actor, action: str, *, serials=None, sku=None, location=None,
               reason=None) -> Outcome:
     """quarantine, release or scrap: a manager's decision about units in stock."""
-    loc = get_location(location, required=False)
+    to = _place(location, required=False)
     outcome = Outcome()
     texts, _ = _split_product_codes(_texts(serials), outcome)
 
-    def step(serial: Serial) -> dict:
-        status = _next(serial, action)
-        changes = {"location_id": loc.id} if loc else {}
-        return _transition(serial, actor, action, status, changes, note=reason)
+    def step(unit: Unit) -> dict:
+        status = _next(unit, action)
+        changes = {"location_id": to.id} if to else {}
+        return _transition(unit, actor, action, status, changes, note=reason)
     return _serial_steps(texts, sku, outcome, step)
 
 
 # ---------------------------------------------------------------- pick, unpick, ship
 
-def _open_order(number) -> SalesOrder:
-    order = get_sales_order(number)
-    if order.status == "shipped":
-        raise RequestError(409, "order_closed", f"Sales order {order.number} has already shipped.")
-    return order
+@dataclass(frozen=True)
+class OpenOrder:
+    id: int
+    number: str
+    customer_id: int
+    lines: dict  # product_id -> (line id, qty)
+
+    def line_for(self, unit: Unit) -> tuple[int, int]:
+        if unit.product_id not in self.lines:
+            raise StepError("sku_not_on_order", f"{unit.sku} is not on order {self.number}.",
+                            unit.sku)
+        return self.lines[unit.product_id]
 
 
-def _line_for(order: SalesOrder, serial: Serial) -> SalesOrderLine:
-    line = next((ln for ln in order.lines if ln.product_id == serial.product_id), None)
-    if line is None:
-        raise StepError("sku_not_on_order",
-                        f"{serial.product.sku} is not on order {order.number}.", serial.product.sku)
-    return line
+def _open_order(number) -> OpenOrder:
+    so = get_sales_order(number)
+    if so.status == "shipped":
+        raise RequestError(409, "order_closed", f"Sales order {so.number} has already shipped.")
+    return OpenOrder(so.id, so.number, so.customer_id,
+                     {ln.product_id: (ln.id, ln.qty) for ln in so.lines})
 
 
 def pick(actor: Actor, *, order=None, serials=None, sku=None) -> Outcome:
@@ -429,74 +500,76 @@ def pick(actor: Actor, *, order=None, serials=None, sku=None) -> Outcome:
     outcome = Outcome()
     texts, _ = _split_product_codes(_texts(serials), outcome)
 
-    def step(serial: Serial) -> dict:
-        sku_ = serial.product.sku
-        if serial.status == lifecycle.PICKED and serial.sales_order_id == so.id:
-            return {**_ok(serial), "note": f"Already picked for {so.number}."}
-        if serial.status == lifecycle.PICKED:
+    def step(unit: Unit) -> dict:
+        if unit.status == lifecycle.PICKED and unit.sales_order_id == so.id:
+            return _ok(unit, f"Already picked for {so.number}.")
+        if unit.status == lifecycle.PICKED:
             raise StepError("serial_not_available",
-                            f"{serial.serial} is already picked for order "
-                            f"{serial.sales_order.number}.", sku_)
-        status = _next(serial, "pick")
-        if serial.location and not serial.location.pickable:
+                            f"{unit.serial} is already picked for order {unit.order_number}.",
+                            unit.sku)
+        status = _next(unit, "pick")
+        if unit.location_id is not None and not unit.pickable:
             raise StepError("serial_not_available",
-                            f"{serial.serial} is at {serial.location.code}, which is not a "
-                            "pickable location.", sku_)
-        line = _line_for(so, serial)
-        if not _bump_line(SalesOrderLine, line.id, "filled_qty", +1):
+                            f"{unit.serial} is at {unit.location_code}, which is not a "
+                            "pickable location.", unit.sku)
+        line_id, qty = so.line_for(unit)
+        if not _bump_line(SalesOrderLine, line_id, "filled_qty", +1):
             raise StepError("order_line_full",
-                            f"Order {so.number} needs only {line.qty} of {sku_}; that line "
-                            "is already full.", sku_)
-        return _transition(serial, actor, "pick", status, {"sales_order_id": so.id},
+                            f"Order {so.number} needs only {qty} of {unit.sku}; that line "
+                            "is already full.", unit.sku)
+        return _transition(unit, actor, "pick", status, {"sales_order_id": so.id},
                            sales_order_id=so.id)
     return _serial_steps(texts, sku, outcome, step)
 
 
 def unpick(actor: Actor, *, order=None, location=None, serials=None, sku=None) -> Outcome:
     so = _open_order(order)
-    loc = get_location(location)
+    to = _place(location)
     outcome = Outcome()
     texts, _ = _split_product_codes(_texts(serials), outcome)
 
-    def step(serial: Serial) -> dict:
-        if serial.sales_order_id != so.id or serial.status != lifecycle.PICKED:
+    def step(unit: Unit) -> dict:
+        if unit.sales_order_id != so.id or unit.status != lifecycle.PICKED:
             raise StepError("serial_not_on_order",
-                            f"{serial.serial} is not picked for order {so.number}.",
-                            serial.product.sku)
-        status = _next(serial, "unpick")
-        _bump_line(SalesOrderLine, _line_for(so, serial).id, "filled_qty", -1)
-        return _transition(serial, actor, "unpick", status,
-                           {"sales_order_id": None, "location_id": loc.id}, sales_order_id=so.id)
+                            f"{unit.serial} is not picked for order {so.number}.", unit.sku)
+        status = _next(unit, "unpick")
+        _bump_line(SalesOrderLine, so.line_for(unit)[0], "filled_qty", -1)
+        return _transition(unit, actor, "unpick", status,
+                           {"sales_order_id": None, "location_id": to.id}, sales_order_id=so.id)
     return _serial_steps(texts, sku, outcome, step)
 
 
 def ship(actor: Actor, *, order=None, partial=False) -> Outcome:
     so = _open_order(order)
-    short = [f"{ln.product.sku}: {ln.filled_qty} of {ln.qty}" for ln in so.lines
+    lines = db.session.scalars(select(SalesOrderLine).where(
+        SalesOrderLine.sales_order_id == so.id)).all()
+    short = [f"{ln.product.sku}: {ln.filled_qty} of {ln.qty}" for ln in lines
              if ln.filled_qty < ln.qty]
     if short and not partial:
         raise RequestError(409, "order_incomplete",
                            f"Order {so.number} is not fully picked ({'; '.join(short)}). "
                            "Pick the rest, or ship with partial=true.")
-    picked = db.session.scalars(select(Serial).where(
+    picked = db.session.execute(select(Serial.id, Serial.serial).where(
         Serial.sales_order_id == so.id, Serial.status == lifecycle.PICKED)
         .order_by(Serial.id)).all()
     if not picked:
         raise RequestError(409, "nothing_to_ship", f"Nothing is picked for order {so.number}.")
-    customer_id = so.customer_id
     outcome = Outcome()
-    for serial_id, text in [(s.id, s.serial) for s in picked]:
+    for serial_id, text in picked:
         def step(sid=serial_id) -> dict:
-            serial = db.session.get(Serial, sid)
-            status = _next(serial, "ship")
-            today = utcnow().date()
-            warranty = today + timedelta(days=serial.product.warranty_days or 0)
-            return _transition(serial, actor, "ship", status, {
-                "customer_id": customer_id, "shipped_at": utcnow(), "warranty_until": warranty},
-                sales_order_id=so.id, customer_id=customer_id)
+            unit = _units_by_id(sid)
+            status = _next(unit, "ship")
+            warranty = utcnow().date() + timedelta(days=unit.warranty_days or 0)
+            return _transition(unit, actor, "ship", status, {
+                "customer_id": so.customer_id, "shipped_at": utcnow(),
+                "warranty_until": warranty}, sales_order_id=so.id, customer_id=so.customer_id)
         outcome.results.append(_run_step(text, step))
     _settle_order(so.id)
     return outcome
+
+
+def _units_by_id(serial_id: int) -> Unit:
+    return Unit(*db.session.connection().execute(_BY_ID, {"serial_id": serial_id}).one())
 
 
 def _settle_order(order_id: int) -> None:
@@ -517,14 +590,14 @@ def return_(actor: Actor, *, serials=None, sku=None, reason=None, disposition=No
         raise bad_request("Say why it came back (field 'reason').", "missing_field")
     if disposition not in lifecycle.DISPOSITIONS:
         raise bad_request("'disposition' must be restock, quarantine or scrap.", "invalid_field")
-    loc = get_location(location, required=disposition == "restock")
+    to = _place(location, required=disposition == "restock")
     outcome = Outcome()
     texts, _ = _split_product_codes(_texts(serials), outcome)
 
-    def step(serial: Serial) -> dict:
-        status = _next(serial, "return", disposition)
+    def step(unit: Unit) -> dict:
+        status = _next(unit, "return", disposition)
         changes = {"sales_order_id": None, "customer_id": None, "warranty_until": None,
-                   "location_id": loc.id if loc else None}
-        return _transition(serial, actor, "return", status, changes, note=str(reason).strip(),
-                           sales_order_id=serial.sales_order_id, customer_id=serial.customer_id)
+                   "location_id": to.id if to else None}
+        return _transition(unit, actor, "return", status, changes, note=str(reason).strip(),
+                           sales_order_id=unit.sales_order_id, customer_id=unit.customer_id)
     return _serial_steps(texts, sku, outcome, step)

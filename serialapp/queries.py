@@ -159,7 +159,7 @@ def lookup_serials(text: str, sku: str | None = None) -> list[Serial]:
     if found:
         return found
     try:
-        return [find_serial(text)]
+        return [db.session.get(Serial, find_serial(text).id)]
     except StepError as exc:
         if exc.code == "ambiguous_serial":
             raise RequestError(409, exc.code, exc.message) from None
