@@ -419,9 +419,17 @@ class Place:
     code: str
 
 
+_PLACE = select(Location.id, Location.code).where(Location.code == bindparam("code"))
+
+
 def _place(code, *, required: bool = True) -> Place | None:
-    loc = get_location(code, required=required)
-    return Place(loc.id, loc.code) if loc else None
+    """Like get_location, as plain values, on a prebuilt statement (asked once per scan)."""
+    if not code:
+        return get_location(code, required=required)
+    row = db.session.connection().execute(_PLACE, {"code": str(code).strip()}).first()
+    if row is None:
+        return get_location(code)  # raises the 404 with its message
+    return Place(*row)
 
 
 def _serial_steps(texts: list[str], sku: str | None, outcome: Outcome, step) -> Outcome:
