@@ -27,6 +27,42 @@ SAMPLES: dict[str, str] = {
 }
 
 
+def gtin_check(digits: str) -> str:
+    """GS1 mod-10 check digit for a GTIN/ITF body."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return str((10 - total % 10) % 10)
+
+
+def sample_text(fmt: str, seed: int = 0) -> str:
+    """A valid content for ``fmt`` that varies with ``seed`` (seed 0 gives SAMPLES[fmt])."""
+    if seed == 0:
+        return SAMPLES[fmt]
+    rng = np.random.default_rng(10_000 + seed)
+    digits = lambda n: ''.join(str(int(d)) for d in rng.integers(0, 10, n))  # noqa: E731
+    if fmt == 'EAN13':
+        body = '40' + digits(10)
+        return body + gtin_check(body)
+    if fmt == 'UPCA':
+        body = '0' + digits(10)
+        return body + gtin_check(body)
+    if fmt == 'ITF':
+        body = '1' + digits(12)
+        return body + gtin_check(body)
+    if fmt == 'Code39':
+        return 'SN' + digits(8)
+    if fmt == 'Code128':
+        return f'SN-{digits(4)}-{digits(6)}'
+    if fmt == 'QRCode':
+        return f'https://example.com/item/SN{digits(9)}'
+    if fmt == 'DataMatrix':
+        return f'SN{digits(10)}'
+    if fmt == 'PDF417':
+        return f'IMEI 35{digits(13)} SN C0{digits(10)}'
+    if fmt == 'Aztec':
+        return f'TICKET-{digits(4)}-{digits(7)}'
+    return SAMPLES[fmt]
+
+
 def code_array(text: str, fmt: str, module: int = 1, quiet: bool = True) -> np.ndarray:
     """A barcode written by zxing-cpp as a grayscale uint8 array (black on white).
 
@@ -35,6 +71,14 @@ def code_array(text: str, fmt: str, module: int = 1, quiet: bool = True) -> np.n
     bc = zxingcpp.create_barcode(text, getattr(zxingcpp.BarcodeFormat, fmt))
     img = np.asarray(bc.to_image(scale=module, add_quiet_zones=quiet))
     return np.ascontiguousarray(img, dtype=np.uint8)
+
+
+def expected_text(text: str, fmt: str) -> str:
+    """What zxing-cpp reads back from a clean copy of the code (e.g. UPC-A comes back as
+    its 13-digit EAN-13 form), in plain text mode."""
+    found = zxingcpp.read_barcodes(code_array(text, fmt, module=3), text_mode=zxingcpp.TextMode.Plain)
+    assert found, f'zxing-cpp cannot read its own {fmt} {text!r}'
+    return found[0].text
 
 
 def encode(img, fmt: str = 'PNG', **kwargs) -> bytes:
@@ -185,6 +229,6 @@ def phone_photo(text: str, fmt: str, *, seed: int = 0, size=(4032, 3024), qualit
     photo += rng.normal(0, noise, (h, w, 1)).astype(np.float32)
     out = np.clip(photo, 0, 255).astype(np.uint8)
     data = encode(out, 'JPEG', quality=quality)
-    return Photo(data, [text], fmt, dict(seed=seed, width_frac=round(width_frac, 3),
+    return Photo(data, [expected_text(text, fmt)], fmt, dict(seed=seed, width_frac=round(width_frac, 3),
                                          angle=round(angle, 1), blur=round(blur, 2),
                                          noise=round(noise, 1), quality=quality))

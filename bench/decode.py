@@ -1,0 +1,220 @@
+"""Decode benchmark: the naive way vs serialapp.scanning, in one run.
+
+    python bench/decode.py                      # corpus + 12 MP photos + 720p frames
+    python bench/decode.py --photos 4 --no-corpus --no-write
+
+* Corpus: the real camera photos in ../shared/corpus (see its README); an image counts as
+  decoded when its expected text is among the decoded texts, compared with parentheses
+  and GS removed. falsepositives-* images count as decoded when nothing is reported.
+* 12 MP photos: phone-like JPEGs made by tests/imagegen.py (a zxing-cpp-written code,
+  pasted small and rotated on a cluttered background, blurred, noised, quality 85).
+* Frames: 1280x720 JPEG frames through decode_frame (the live-camera path).
+
+Naive = Pillow open, convert to greyscale, zxingcpp.read_barcodes at full resolution,
+default options. Ours = scanning.decode_image with its defaults.
+
+Prints the table and, unless --no-write, writes it as markdown to
+docs/benchmarks-decode.md together with the command that made it.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from importlib.metadata import version
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import zxingcpp  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from serialapp import scanning  # noqa: E402
+from tests import imagegen  # noqa: E402
+
+PHOTO_FORMATS = ['EAN13', 'UPCA', 'Code128', 'Code39', 'ITF', 'QRCode', 'DataMatrix', 'PDF417', 'Aztec']
+
+
+def norm(s: str) -> str:
+    return s.replace('(', '').replace(')', '').replace('\x1d', '')
+
+
+def hit(expected: str | None, texts: list[str]) -> bool:
+    if expected is None:          # false-positive image: right answer is nothing
+        return not texts
+    return norm(expected) in {norm(t) for t in texts}
+
+
+def naive(data: bytes) -> list[str]:
+    im = Image.open(io.BytesIO(data)).convert('L')
+    return [r.text for r in zxingcpp.read_barcodes(im)]
+
+
+def ours(data: bytes, budget_ms: float) -> list[str]:
+    return [c.text for c in scanning.decode_image(data, budget_ms=budget_ms)]
+
+
+def timed(fn, *args):
+    t = time.perf_counter()
+    out = fn(*args)
+    return out, (time.perf_counter() - t) * 1000
+
+
+def pct(values, q):
+    return float(np.percentile(values, q)) if values else float('nan')
+
+
+# ---------------------------------------------------------------------------------------
+
+def corpus_items(corpus: Path):
+    for d in sorted(p for p in corpus.iterdir() if p.is_dir()):
+        for f in sorted(d.iterdir()):
+            if f.suffix.lower() not in ('.png', '.jpg', '.jpeg', '.webp', '.heic'):
+                continue
+            if d.name.startswith('falsepositives'):
+                expected = None
+            else:
+                expected = f.with_suffix('.txt').read_bytes().decode('utf-8')
+            yield d.name.rsplit('-', 1)[0], f.read_bytes(), expected
+
+
+def photo_items(n: int, cache: Path | None):
+    """n phone-like 12 MP photos per format, cached (keyed by the generator's source)."""
+    key = hashlib.sha1(Path(imagegen.__file__).read_bytes()).hexdigest()[:10]
+    cdir = cache / f'photos-{key}' if cache else None
+    if cdir:
+        cdir.mkdir(parents=True, exist_ok=True)
+    for fmt in PHOTO_FORMATS:
+        for seed in range(1, n + 1):
+            jpg = cdir / f'{fmt}-{seed}.jpg' if cdir else None
+            meta = cdir / f'{fmt}-{seed}.json' if cdir else None
+            if jpg and jpg.exists() and meta.exists():
+                yield fmt, jpg.read_bytes(), json.loads(meta.read_text())['text']
+                continue
+            p = imagegen.phone_photo(imagegen.sample_text(fmt, seed), fmt, seed=seed)
+            if jpg:
+                jpg.write_bytes(p.data)
+                meta.write_text(json.dumps({'text': p.texts[0], **p.params}))
+            yield fmt, p.data, p.texts[0]
+
+
+def frame_items(n: int):
+    for i in range(n):
+        fmt = PHOTO_FORMATS[i % len(PHOTO_FORMATS)]
+        p = imagegen.phone_photo(imagegen.sample_text(fmt, 100 + i), fmt, seed=100 + i,
+                                 size=(1280, 720), width_frac=0.35 if fmt in ('QRCode', 'DataMatrix', 'Aztec') else 0.5,
+                                 blur=0.8, noise=4, angle=0)
+        yield fmt, p.data, p.texts[0]
+
+
+# ---------------------------------------------------------------------------------------
+
+def run_set(items, budget_ms: float, log):
+    rows = defaultdict(lambda: {'n': 0, 'naive_ok': 0, 'ours_ok': 0, 'naive_ms': [], 'ours_ms': []})
+    for fmt, data, expected in items:
+        r = rows[fmt]
+        texts_n, ms_n = timed(naive, data)
+        texts_o, ms_o = timed(ours, data, budget_ms)
+        r['n'] += 1
+        r['naive_ok'] += hit(expected, texts_n)
+        r['ours_ok'] += hit(expected, texts_o)
+        r['naive_ms'].append(ms_n)
+        r['ours_ms'].append(ms_o)
+        if expected is None and texts_o:
+            log(f'  FALSE POSITIVE ({fmt}): {texts_o}')
+    return dict(rows)
+
+
+def table(title: str, rows: dict) -> list[str]:
+    out = [f'### {title}', '',
+           '| format | images | naive decoded | naive median ms | naive p95 ms '
+           '| ours decoded | ours median ms | ours p95 ms | median ratio ours/naive |',
+           '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+    allr = {'n': 0, 'naive_ok': 0, 'ours_ok': 0, 'naive_ms': [], 'ours_ms': []}
+    for fmt, r in list(rows.items()) + [('**all**', allr)]:
+        if fmt != '**all**':
+            for k in allr:
+                allr[k] = allr[k] + r[k]
+        n = r['n'] or 1
+        mn, mo = statistics.median(r['naive_ms']), statistics.median(r['ours_ms'])
+        out.append(f"| {fmt} | {r['n']} | {r['naive_ok']} ({100 * r['naive_ok'] / n:.0f}%) "
+                   f"| {mn:.1f} | {pct(r['naive_ms'], 95):.1f} "
+                   f"| {r['ours_ok']} ({100 * r['ours_ok'] / n:.0f}%) "
+                   f"| {mo:.1f} | {pct(r['ours_ms'], 95):.1f} | {mo / mn:.2f} |")
+    return out + ['']
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--corpus', type=Path, default=ROOT.parent / 'shared' / 'corpus')
+    ap.add_argument('--no-corpus', action='store_true')
+    ap.add_argument('--photos', type=int, default=8, help='12 MP photos per format (0: none)')
+    ap.add_argument('--frames', type=int, default=36, help='720p frames (0: none)')
+    ap.add_argument('--budget', type=float, default=400, help='decode_image budget_ms')
+    ap.add_argument('--cache', type=Path, default=ROOT / 'bench' / 'out',
+                    help='where generated photos are kept between runs')
+    ap.add_argument('--out', type=Path, default=ROOT / 'docs' / 'benchmarks-decode.md')
+    ap.add_argument('--no-write', action='store_true')
+    args = ap.parse_args(argv)
+    log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
+
+    # Warm up both paths (imports, first-call allocations).
+    warm = imagegen.encode(imagegen.code_array('4006381333931', 'EAN13', 3), 'PNG')
+    naive(warm), ours(warm, args.budget)
+
+    sections = []
+    if not args.no_corpus:
+        if not args.corpus.is_dir():
+            log(f'corpus not found at {args.corpus}; skipping it')
+        else:
+            log('corpus ...')
+            rows = run_set(corpus_items(args.corpus), args.budget, log)
+            sections.append(table(f'Real photos: corpus ({sum(r["n"] for r in rows.values())} images, '
+                                  'rows grouped by format folder prefix)', rows))
+    if args.photos:
+        log(f'12 MP photos ({args.photos} per format; generating the missing ones) ...')
+        rows = run_set(photo_items(args.photos, args.cache), args.budget, log)
+        sections.append(table('Phone-like 12 MP JPEGs (4032x3024, tests/imagegen.py)', rows))
+    frame_lines = []
+    if args.frames:
+        log(f'{args.frames} 720p frames ...')
+        ms, ok = [], 0
+        for fmt, data, expected in frame_items(args.frames):
+            texts, t = timed(lambda d: [c.text for c in scanning.decode_frame(d)], data)
+            ms.append(t)
+            ok += hit(expected, texts)
+        frame_lines = ['### Live frames (1280x720 JPEG, decode_frame)', '',
+                       f'{len(ms)} frames: decoded {ok}, median {statistics.median(ms):.1f} ms, '
+                       f'p95 {pct(ms, 95):.1f} ms, max {max(ms):.1f} ms.', '']
+
+    cmd = 'python bench/decode.py' + ''.join(' ' + a for a in (argv if argv is not None else sys.argv[1:]))
+    head = ['## Decode pipeline', '',
+            f'Made with `{cmd}` on {platform.machine()} with {os.cpu_count()} CPUs, '
+            f'Python {platform.python_version()}, zxing-cpp {version("zxing-cpp")}, '
+            f'budget {args.budget:g} ms.', '',
+            'Naive: Pillow open, convert to greyscale, `zxingcpp.read_barcodes` at full resolution '
+            'with default options. Ours: `serialapp.scanning.decode_image` (reduced-scale pass first, '
+            'escalation only when it finds nothing). A corpus image counts as decoded when its '
+            'expected text is among the decoded texts (parentheses and GS removed); a '
+            'falsepositives image when nothing is reported. Ratio < 1 means ours is faster.', '']
+    lines = head + [line for s in sections for line in s] + frame_lines
+    text = '\n'.join(lines)
+    print(text)
+    if not args.no_write:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + '\n')
+        log(f'wrote {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
