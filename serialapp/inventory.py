@@ -36,10 +36,23 @@ class _Conflict(Exception):
     """A conditional UPDATE lost a race; the step is retried from a fresh read."""
 
 
+# Refusals that, for a code read off a photo, mean "not a serial of ours": a box label
+# carries an EAN, an IMEI and a S/N, and only the one that names a serial is acted on.
+NOT_OURS = {"unknown_serial", "not_a_serial", "invalid_serial", "unknown_sku"}
+
+
 @dataclass
 class Outcome:
     results: list = field(default_factory=list)
     ignored: list = field(default_factory=list)  # scanned texts that are not serials
+    from_images: set = field(default_factory=set)  # texts decoded from photos, not typed
+
+    def add(self, text: str, result: dict) -> None:
+        error = result.get("error")
+        if error and text in self.from_images and error["code"] in NOT_OURS:
+            self.ignored.append({"text": text, "kind": error["code"], "message": error["message"]})
+        else:
+            self.results.append(result)
 
     def as_dict(self) -> dict:
         body = {"results": self.results}
@@ -252,6 +265,18 @@ def _texts(serials) -> list[str]:
     return texts
 
 
+def _scanned(serials, decoded: list[str] | None, outcome: Outcome) -> tuple[list[str], list]:
+    """Typed serials and codes decoded from photos, with product barcodes set aside."""
+    typed = _texts(serials) if serials not in (None, "", []) or decoded is None else []
+    decoded = list(dict.fromkeys(t for t in (decoded or []) if t.strip()))
+    if not typed and not decoded:
+        raise RequestError(422, "no_code_found",
+                           "No barcode was found in the photo. Hold the phone steady, closer, "
+                           "with more light, and try again.")
+    outcome.from_images.update(t for t in decoded if t not in typed)
+    return _split_product_codes(typed + decoded, outcome)
+
+
 def _split_product_codes(texts: list[str], outcome: Outcome) -> tuple[list[str], list[Product]]:
     """Separate bare product barcodes (EAN/UPC) from serials: they name the product."""
     serials, products = [], []
@@ -382,7 +407,7 @@ def _mint(product: Product, count: int) -> list[str]:
 
 
 def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=None, expiry=None,
-            serials=None, generate=None) -> Outcome:
+            serials=None, generate=None, decoded=None) -> Outcome:
     ctx = _ReceiveContext(location_id=get_location(location).id, product=get_product(sku),
                           po=get_purchase_order(purchase_order), lot=(str(lot).strip() or None)
                           if lot else None, expiry=_parse_expiry(expiry))
@@ -399,13 +424,13 @@ def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=N
                               "missing_field")
         texts = _mint(ctx.product, generate)
     else:
-        texts, products = _split_product_codes(_texts(serials), outcome)
+        texts, products = _scanned(serials, decoded, outcome)
         if ctx.product is None and len({p.id for p in products}) == 1:
             ctx.product = products[0]
         if not texts and outcome.ignored:
             return outcome  # only product barcodes: the page asks for the serial next
     for text in texts:
-        outcome.results.append(_run_step(text, lambda t=text: _receive_one(actor, ctx, t)))
+        outcome.add(text, _run_step(text, lambda t=text: _receive_one(actor, ctx, t)))
     return outcome
 
 
@@ -436,7 +461,7 @@ def _serial_steps(texts: list[str], sku: str | None, outcome: Outcome, step) -> 
     product = get_product(sku)
     product_id = product.id if product else None
     for text in texts:
-        outcome.results.append(_run_step(text, lambda t=text: step(find_serial(t, product_id))))
+        outcome.add(text, _run_step(text, lambda t=text: step(find_serial(t, product_id))))
     return outcome
 
 
@@ -452,10 +477,10 @@ def _next(unit: Unit, action: str, disposition: str | None = None) -> str:
         raise StepError(exc.code, f"{unit.serial}: {exc.message}", unit.sku) from None
 
 
-def move(actor: Actor, *, location=None, serials=None, sku=None) -> Outcome:
+def move(actor: Actor, *, location=None, serials=None, sku=None, decoded=None) -> Outcome:
     to = _place(location)
     outcome = Outcome()
-    texts, _ = _split_product_codes(_texts(serials), outcome)
+    texts, _ = _scanned(serials, decoded, outcome)
 
     def step(unit: Unit) -> dict:
         status = _next(unit, "move")
@@ -466,11 +491,11 @@ def move(actor: Actor, *, location=None, serials=None, sku=None) -> Outcome:
 
 
 def set_aside(actor: Actor, action: str, *, serials=None, sku=None, location=None,
-              reason=None) -> Outcome:
+              reason=None, decoded=None) -> Outcome:
     """quarantine, release or scrap: a manager's decision about units in stock."""
     to = _place(location, required=False)
     outcome = Outcome()
-    texts, _ = _split_product_codes(_texts(serials), outcome)
+    texts, _ = _scanned(serials, decoded, outcome)
 
     def step(unit: Unit) -> dict:
         status = _next(unit, action)
@@ -503,10 +528,10 @@ def _open_order(number) -> OpenOrder:
                      {ln.product_id: (ln.id, ln.qty) for ln in so.lines})
 
 
-def pick(actor: Actor, *, order=None, serials=None, sku=None) -> Outcome:
+def pick(actor: Actor, *, order=None, serials=None, sku=None, decoded=None) -> Outcome:
     so = _open_order(order)
     outcome = Outcome()
-    texts, _ = _split_product_codes(_texts(serials), outcome)
+    texts, _ = _scanned(serials, decoded, outcome)
 
     def step(unit: Unit) -> dict:
         if unit.status == lifecycle.PICKED and unit.sales_order_id == so.id:
@@ -530,11 +555,12 @@ def pick(actor: Actor, *, order=None, serials=None, sku=None) -> Outcome:
     return _serial_steps(texts, sku, outcome, step)
 
 
-def unpick(actor: Actor, *, order=None, location=None, serials=None, sku=None) -> Outcome:
+def unpick(actor: Actor, *, order=None, location=None, serials=None, sku=None,
+           decoded=None) -> Outcome:
     so = _open_order(order)
     to = _place(location)
     outcome = Outcome()
-    texts, _ = _split_product_codes(_texts(serials), outcome)
+    texts, _ = _scanned(serials, decoded, outcome)
 
     def step(unit: Unit) -> dict:
         if unit.sales_order_id != so.id or unit.status != lifecycle.PICKED:
@@ -593,14 +619,14 @@ def _settle_order(order_id: int) -> None:
 # ---------------------------------------------------------------- return
 
 def return_(actor: Actor, *, serials=None, sku=None, reason=None, disposition=None,
-            location=None) -> Outcome:
+            location=None, decoded=None) -> Outcome:
     if not reason or not str(reason).strip():
         raise bad_request("Say why it came back (field 'reason').", "missing_field")
     if disposition not in lifecycle.DISPOSITIONS:
         raise bad_request("'disposition' must be restock, quarantine or scrap.", "invalid_field")
     to = _place(location, required=disposition == "restock")
     outcome = Outcome()
-    texts, _ = _split_product_codes(_texts(serials), outcome)
+    texts, _ = _scanned(serials, decoded, outcome)
 
     def step(unit: Unit) -> dict:
         status = _next(unit, "return", disposition)
