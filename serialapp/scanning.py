@@ -133,13 +133,13 @@ def _orientation(im: Image.Image) -> int:
     return o if 1 <= o <= 8 else 1
 
 
-def _load_gray(im: Image.Image, reduce_to: int | None = None) -> np.ndarray:
+def _load_gray(im: Image.Image, reduce_to: int | None = None) -> tuple[np.ndarray, int]:
     """Decode the pixels to an 8-bit greyscale array, as displayed (EXIF orientation applied).
+    Returns the array and the EXIF orientation that was applied.
 
     ``reduce_to``: for JPEG, let the decoder scale by 1/2, 1/4 or 1/8 while keeping the long
     side >= reduce_to (DCT scaling: much cheaper than decoding everything and resizing).
     """
-    orientation = _orientation(im)
     try:
         if reduce_to and im.format in ('JPEG', 'MPO'):
             w, h = im.size
@@ -153,9 +153,12 @@ def _load_gray(im: Image.Image, reduce_to: int | None = None) -> np.ndarray:
     except Exception:
         raise ImageError(422, 'corrupt_image',
                          'The image file is damaged or incomplete and cannot be read.') from None
+    # Only after load(): for PNG, reading EXIF may itself load (and a failed load would be
+    # swallowed there and leave a half-decoded image).
+    orientation = _orientation(im)
     if orientation != 1:
         g = _apply_orientation(g, orientation)
-    return np.ascontiguousarray(g)
+    return np.ascontiguousarray(g), orientation
 
 
 def _to_gray(im: Image.Image) -> np.ndarray:
@@ -195,9 +198,9 @@ def _apply_orientation(g: np.ndarray, o: int) -> np.ndarray:
     return g
 
 
-def _displayed_size(im: Image.Image) -> tuple[int, int]:
-    w, h = im.size
-    return (h, w) if _orientation(im) in (5, 6, 7, 8) else (w, h)
+def _displayed_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    w, h = size
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
 # ---------------------------------------------------------------------------------------
@@ -437,8 +440,9 @@ def decode_frame(data: bytes, *, max_side: int = 1280) -> list[Code]:
     """Codes in one live-camera frame: a single read of the frame, scaled down to at most
     ``max_side`` pixels on its long side, no escalation (tens of milliseconds)."""
     im = _open(data, max_pixels=MAX_PIXELS)
-    W, H = _displayed_size(im)
-    g = _load_gray(im, reduce_to=max_side)
+    size = im.size
+    g, orientation = _load_gray(im, reduce_to=max_side)
+    W, H = _displayed_size(size, orientation)
     h, w = g.shape
     if max(h, w) > max_side:
         g = _resize(g, max_side / max(h, w))
@@ -453,16 +457,16 @@ def _decode_photo(data: bytes, *, expect: int = 1, budget_ms: float = 400,
                   stages: tuple[str, ...] | None = None) -> list[Code]:
     t0 = time.perf_counter()
     im = _open(data, max_pixels)
-    W, H = _displayed_size(im)
-    long_side = max(W, H)
-    col = _Collector(W, H, expect, t0 + budget_ms / 1000.0, trace)
-
+    size = im.size
+    long_side = max(size)
     full: np.ndarray | None = None
     if im.format in ('JPEG', 'MPO') and long_side >= 2 * FAST_SIDE:
-        fast = _load_gray(im, reduce_to=FAST_SIDE)
+        fast, orientation = _load_gray(im, reduce_to=FAST_SIDE)
     else:
-        full = _load_gray(im)
+        full, orientation = _load_gray(im)
         fast = full if long_side <= 1.5 * FAST_SIDE else _resize(full, FAST_SIDE / long_side)
+    W, H = _displayed_size(size, orientation)
+    col = _Collector(W, H, expect, t0 + budget_ms / 1000.0, trace)
     fh, fw = fast.shape
     fast_to_disp = _scale(W / fw, H / fh)
 
@@ -515,7 +519,7 @@ class _Plan:
     @property
     def full(self) -> np.ndarray:
         if self._full is None:
-            self._full = _load_gray(_open(self.data, self.max_pixels))
+            self._full = _load_gray(_open(self.data, self.max_pixels))[0]
         return self._full
 
     @property
