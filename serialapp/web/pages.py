@@ -1,8 +1,10 @@
 """Login, home, the scan pages, a serial's page, products."""
+import hashlib
 from functools import wraps
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -159,3 +161,18 @@ def product_page(sku):
     if product is None:
         abort(404, f"There is no product {sku}.")
     return render_template("product.html", p=queries.product_view(product))
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The PWA's service worker, served from the root so its scope covers every page.
+    Its cache name carries a digest of the static files, so a release replaces the cache."""
+    static = Path(current_app.static_folder)
+    digest = hashlib.sha256()
+    for path in sorted(static.rglob("*")):
+        if path.is_file() and path.suffix not in (".py", ".pyc"):
+            digest.update(path.relative_to(static).as_posix().encode() + path.read_bytes())
+    body = (static / "sw.js").read_text().replace("__SHELL_VERSION__", digest.hexdigest()[:12])
+    response = current_app.response_class(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
