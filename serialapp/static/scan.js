@@ -1,12 +1,19 @@
-// The scan pages: a wedge scanner (or a person) types a code and Enter; each scan goes
-// to the JSON API and its answer shows at once, big, green or red with the reason.
+// The scan pages. A scan (a wedge scanner's keystrokes and Enter, a code the live camera
+// found, a photo) goes to the JSON API through the outbox (outbox.js): kept on the phone
+// with its own Idempotency-Key until the server has answered, so nothing is lost offline
+// and nothing is applied twice. Each answer shows at once, big, green or red with the reason.
 (function () {
   "use strict";
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const outbox = window.serialappOutbox;
   const form = document.getElementById("scan-form");
   const input = document.getElementById("scan-input");
   const feedback = document.getElementById("feedback");
   const log = document.getElementById("scan-log");
+  const tools = document.getElementById("scan-tools");
+
+  function csrf() {
+    return document.querySelector('meta[name="csrf-token"]').content;
+  }
 
   // crypto.randomUUID needs a secure context; getRandomValues works on plain http too.
   function newKey() {
@@ -22,14 +29,19 @@
     return out;
   }
 
-  function say(text, kind) {
-    feedback.textContent = text;
-    feedback.className = "feedback " + kind;
+  function say(text, kind, label) {
+    if (feedback) {
+      feedback.textContent = text;
+      feedback.className = "feedback " + kind;
+    }
+    if (!log) return null;
     const li = document.createElement("li");
     li.textContent = text;
     li.className = kind;
+    if (label) li.dataset.label = label;
     log.prepend(li);
     while (log.children.length > 50) log.lastChild.remove();
+    return li;
   }
 
   function describe(result) {
@@ -46,6 +58,16 @@
       const msg = body && body.error ? body.error.message : `The server answered ${status}.`;
       say("✘ " + msg, "bad");
       return false;
+    }
+    if (Array.isArray(body.decoded)) {
+      if (!body.decoded.length) {
+        say("✘ No barcode found in the photo. Fill the frame with the label, hold steady, " +
+            "and make sure there is light.", "bad");
+        return false;
+      }
+      const n = body.decoded.length;
+      say(`Photo: ${n} code${n === 1 ? "" : "s"} in the photo: ` +
+          body.decoded.map((c) => c.text).join(", "), "info");
     }
     (body.ignored || []).forEach((item) => {
       say(`• ${item.text}: ${item.message}`, "info");
@@ -67,7 +89,7 @@
     const response = await fetch(endpoint, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf,
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(),
                  "Idempotency-Key": key || newKey() },
       body: JSON.stringify(body),
     });
@@ -88,34 +110,156 @@
     return true;
   }
 
-  async function sendText(text, source) {
-    if (asLocation(text)) return true;
-    try {
-      const [status, body] = await post(form.dataset.endpoint,
-        Object.assign(fields(), { serials: [text], source: source || "wedge" }));
-      return showOutcome(status, body);
-    } catch (e) {
-      say(`✘ ${text}: no connection to the server. Scan it again when you are back online.`, "bad");
-      return false;
-    }
+  function queuedText(label, reason) {
+    const why = {
+      offline: "no connection; queued on this phone, sent when back online",
+      login: "queued; your session ended, log in again to send it",
+      csrf: "queued; reload the page to send it",
+      pending: "queued on this phone; sending now",
+    }[reason] || "queued; the server is not answering, retrying";
+    return `◷ ${label}: ${why}`;
   }
 
-  // Scans go one at a time, in the order they were made.
-  let chain = Promise.resolve();
+  // Send one action through the outbox. Resolves "ok", "bad" or "queued".
+  async function send(spec) {
+    const answer = await outbox.submit(spec);
+    if (answer.queued) {
+      say(queuedText(spec.label, answer.reason), "queued", spec.label);
+      return "queued";
+    }
+    return showOutcome(answer.status, answer.body) ? "ok" : "bad";
+  }
+
+  // Answers to items sent later (after a reconnect, or made before a reload).
+  document.addEventListener("serialapp:sent", (ev) => {
+    const { item, status, body, waited } = ev.detail;
+    if (waited || !log) return;
+    // The oldest line still saying "queued" for this scan now says it went.
+    const lines = Array.from(log.querySelectorAll("li.queued"))
+      .filter((li) => li.dataset.label === item.label);
+    if (lines.length) lines[lines.length - 1].classList.replace("queued", "sent");
+    showOutcome(status, body);
+  });
+
+  function endpoint() {
+    return form ? form.dataset.endpoint : null;
+  }
+
+  // One scan: a location code (move page), else an action with the page's fields.
+  // The fields are read now, when the scan is made, not when it is finally sent.
+  function scan(texts, source) {
+    const list = [].concat(texts).map((t) => String(t).trim()).filter(Boolean);
+    if (!list.length) return Promise.resolve("info");
+    if (list.length === 1 && asLocation(list[0])) return Promise.resolve("info");
+    const handler = tools ? tools.dataset.handler : "action";
+    if (handler === "lookup") return lookup(list);
+    if (handler === "ship") return chooseOrder(list);
+    const outcome = send({ endpoint: endpoint(),
+                           body: Object.assign(fields(), { serials: list, source: source || "wedge" }),
+                           label: list.join(" + ") });
+    // The camera confirms its own scans; typed ones get the same beep, buzz and flash.
+    return source === "camera" ? outcome : outcome.then(confirmed);
+  }
+
+  function confirmed(outcome) {
+    if (window.serialapp && window.serialapp.confirm) window.serialapp.confirm(outcome);
+    return outcome;
+  }
+
+  // Each text its own scan, in the order given (wedge lines, a pasted list).
   function submitTexts(texts, source) {
-    texts.map((t) => t.trim()).filter(Boolean).forEach((t) => {
-      chain = chain.then(() => sendText(t, source));
-    });
-    return chain;
+    const outcomes = texts.map((t) => t.trim()).filter(Boolean).map((t) => scan([t], source));
+    return Promise.all(outcomes).then((all) => all.every((x) => x === "ok" || x === "info"));
+  }
+
+  // Photos: posted as multipart `image` with the page's fields; the server reads every code.
+  function sendPhotos(files) {
+    files = Array.from(files || []);
+    if (!files.length) return Promise.resolve("info");
+    const handler = tools ? tools.dataset.handler : "action";
+    if (handler !== "action") return decodePhotos(files);
+    const label = files.length === 1 ? "photo" : `${files.length} photos`;
+    say(`Reading the ${label}…`, "info");
+    return send({ endpoint: endpoint(), label,
+                  fields: Object.assign(fields(), { source: "photo" }),
+                  files: files.map((f, i) => ({ blob: f, name: f.name || `photo-${i + 1}.jpg` })) })
+      .then(confirmed);
+  }
+
+  // Pages without an action (look up, ship): read the codes, then act on their texts here.
+  async function decodePhotos(files) {
+    const codes = [];
+    say("Reading the photo…", "info");
+    try {
+      for (const f of files) {
+        const data = new FormData();
+        data.append("image", f, f.name || "photo.jpg");
+        const response = await fetch("/api/decode", {
+          method: "POST", credentials: "same-origin", body: data,
+          headers: { "X-CSRFToken": csrf(), "Accept": "application/json" },
+        });
+        const body = await response.json().catch(() => null);
+        if (!response.ok || !body) {
+          say("✘ " + (body && body.error ? body.error.message : `The server answered ${response.status}.`), "bad");
+          return "bad";
+        }
+        codes.push(...(body.codes || []));
+      }
+    } catch (e) {
+      say("✘ Reading a photo needs the connection to the server. Type the code instead.", "bad");
+      return "bad";
+    }
+    if (!codes.length) {
+      say("✘ No barcode found in the photo. Fill the frame with the label and hold steady.", "bad");
+      return "bad";
+    }
+    return scan(pickTexts(codes), "photo");
+  }
+
+  // Of several codes on one label, the product code (EAN/UPC) is the least useful to look up.
+  function pickTexts(codes) {
+    const serials = codes.filter((c) => c.kind !== "gtin");
+    return (serials.length ? serials : codes).map((c) => c.text);
+  }
+
+  function lookup(texts) {
+    const text = texts[0];
+    say(`➜ Looking up ${text}…`, "info");
+    window.location.assign("/scan/lookup?q=" + encodeURIComponent(text));
+    return Promise.resolve("ok");
+  }
+
+  // Ship page: a scanned order number brings that order up, ready to ship.
+  function chooseOrder(texts) {
+    const forms = Array.from(document.querySelectorAll(".ship-form"));
+    for (const text of texts) {
+      const target = forms.find((f) => f.dataset.order.toUpperCase() === text.toUpperCase());
+      if (target) {
+        document.querySelectorAll(".ship-order.target").forEach((s) => s.classList.remove("target"));
+        const card = target.closest(".ship-order") || target;
+        card.classList.add("target");
+        card.scrollIntoView({ behavior: "smooth", block: "start" });
+        target.querySelector("button").focus({ preventScroll: true });
+        say(`➜ Order ${target.dataset.order}: check the lines, then press Ship.`, "info");
+        return Promise.resolve("ok");
+      }
+    }
+    say(`✘ ${texts.join(", ")}: not an open order here. Scan the order number.`, "bad");
+    return Promise.resolve("bad");
   }
 
   async function refreshLines() {
     const table = document.getElementById("order-lines");
-    if (!table || !table.dataset.order) return;
-    const response = await fetch("/api/sales-orders/" + encodeURIComponent(table.dataset.order),
-                                 { credentials: "same-origin" });
-    if (!response.ok) return;
-    const order = await response.json();
+    if (!table || !table.dataset.order || !navigator.onLine) return;
+    let order;
+    try {
+      const response = await fetch("/api/sales-orders/" + encodeURIComponent(table.dataset.order),
+                                   { credentials: "same-origin" });
+      if (!response.ok) return;
+      order = await response.json();
+    } catch (e) {
+      return;
+    }
     order.lines.forEach((ln) => {
       const row = table.querySelector(`tr[data-sku="${CSS.escape(ln.sku)}"]`);
       if (!row) return;
@@ -143,20 +287,39 @@
     });
   }
 
+  const photoInput = document.getElementById("photo-input");
+  if (photoInput) {
+    photoInput.addEventListener("change", () => {
+      const files = Array.from(photoInput.files);
+      photoInput.value = "";  // the same photo may be chosen again
+      sendPhotos(files);
+    });
+  }
+
   document.querySelectorAll(".ship-form").forEach((shipForm) => {
     shipForm.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const body = { order: shipForm.dataset.order, partial: shipForm.partial.checked };
-      try {
-        const [status, data] = await post("/api/ship", body);
-        if (showOutcome(status, data) && status === 200) {
-          say(`✔ Order ${body.order} shipped.`, "ok");
-        }
-      } catch (e) {
-        say("✘ No connection to the server; try again.", "bad");
-      }
+      const outcome = await send({ endpoint: "/api/ship", body, label: `ship ${body.order}` });
+      if (outcome === "ok") say(`✔ Order ${body.order} shipped.`, "ok");
+      confirmed(outcome);
+      // The answer shows at the top; bring it into view from a card further down.
+      if (feedback) feedback.scrollIntoView({ behavior: "smooth", block: "center" });
     });
   });
 
-  window.serialapp = { submitTexts, showOutcome, say, fields, post, newKey };
+  // After a reload: the scans still waiting on this phone.
+  if (log && outbox) {
+    outbox.items().then((items) => {
+      items.forEach((it) => {  // oldest first, so the newest ends on top
+        const li = document.createElement("li");
+        li.textContent = queuedText(it.label, navigator.onLine ? "pending" : "offline");
+        li.className = "queued";
+        li.dataset.label = it.label;
+        log.prepend(li);
+      });
+    }).catch(() => {});
+  }
+
+  window.serialapp = { submitTexts, showOutcome, say, fields, post, newKey, scan, sendPhotos };
 })();

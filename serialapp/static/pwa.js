@@ -1,0 +1,121 @@
+// Every page: the service worker (app shell and page copies for offline use), the
+// "offline" banner and the "queued (n)" badge, and a logout that forgets this user's pages.
+(function () {
+  "use strict";
+  const outbox = window.serialappOutbox;
+  const badge = document.getElementById("queue-badge");
+  const banner = document.getElementById("net-banner");
+  const loggedIn = Boolean(document.querySelector('meta[name="serialapp-user"]'));
+  const BADGE_DELAY_MS = 1200;   // a scan on its normal way out is not "queued"
+
+  // ------------------------------------------------------------ service worker
+  // Service workers need a secure context (https, or http on localhost).
+  const canUseSw = "serviceWorker" in navigator && window.isSecureContext;
+  if (canUseSw) {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(() => {
+      if (loggedIn) warm();
+    }).catch(() => { /* no offline copies; everything else still works */ });
+  }
+
+  // Ask the service worker to keep copies of the pages this one links to (the scan pages,
+  // the open orders), so they open offline even before this phone has visited them.
+  function warm() {
+    if (!navigator.onLine) return;
+    const urls = new Set(["/"]);
+    document.querySelectorAll("nav.tiles a, ul.choices a").forEach((a) => {
+      const href = a.getAttribute("href");
+      if (href && /^\/(scan\/|products$)/.test(href) && !href.includes("?")) urls.add(href);
+    });
+    navigator.serviceWorker.ready.then((reg) => {
+      if (reg.active) reg.active.postMessage({ type: "warm", urls: Array.from(urls) });
+    });
+  }
+
+  // ------------------------------------------------------------ badge and banner
+  let state = { pending: 0, others: 0, stalled: null, online: navigator.onLine };
+  let badgeTimer = null;
+
+  function render() {
+    const offline = !navigator.onLine;
+    const n = state.pending;
+    if (badge) {
+      clearTimeout(badgeTimer);
+      const show = () => {
+        badge.textContent = `queued (${state.pending})`;
+        badge.hidden = state.pending === 0;
+      };
+      if (n === 0) {
+        badge.hidden = true;
+      } else if (offline || state.stalled || !badge.hidden) {
+        show();
+      } else {
+        badgeTimer = setTimeout(show, BADGE_DELAY_MS);
+      }
+    }
+    if (!banner) return;
+    let text = "";
+    let action = null;
+    if (offline) {
+      text = "Offline. Scans are kept on this phone and sent when the connection returns.";
+    } else if (n && state.stalled === "login") {
+      text = `Your session has ended: log in again to send ${n} queued scan${n === 1 ? "" : "s"}.`;
+      action = ["Log in", "/login?next=" + encodeURIComponent(location.pathname)];
+    } else if (n && state.stalled === "csrf") {
+      text = `Reload the page to send ${n} queued scan${n === 1 ? "" : "s"}.`;
+      action = ["Reload", location.href];
+    } else if (n && state.stalled) {
+      text = `The server is not answering. ${n} scan${n === 1 ? " is" : "s are"} queued; ` +
+             "retrying.";
+    } else if (state.others && !n) {
+      text = `${state.others} scan${state.others === 1 ? " is" : "s are"} queued on this ` +
+             "phone for another user; they go when that user logs in here.";
+    }
+    banner.textContent = text;
+    if (action) {
+      const a = document.createElement("a");
+      a.textContent = action[0];
+      a.href = action[1];
+      banner.append(" ", a);
+    }
+    banner.hidden = !text;
+    banner.classList.toggle("offline", offline);
+  }
+
+  document.addEventListener("serialapp:outbox", (ev) => {
+    state = ev.detail;
+    render();
+  });
+  window.addEventListener("online", () => {
+    render();
+    if (canUseSw && loggedIn) warm();
+  });
+  window.addEventListener("offline", render);
+  render();
+
+  // The login page, fetched online, means nobody is logged in here: forget page copies.
+  if (!loggedIn && navigator.onLine && location.pathname === "/login" && window.caches) {
+    caches.delete("serialapp-pages").catch(() => {});
+  }
+
+  // ------------------------------------------------------------ logout
+  // Queued scans belong to the user who made them: warn before leaving them behind, and
+  // forget this user's page copies so the next person on this phone never sees them.
+  const logout = document.getElementById("logout-form");
+  if (logout) {
+    logout.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const n = outbox ? outbox.count() : 0;
+      if (n && !window.confirm(`${n} scan${n === 1 ? " is" : "s are"} not sent yet. They stay ` +
+                               "on this phone and go when you log in again. Log out now?")) {
+        return;
+      }
+      try {
+        if (canUseSw && navigator.serviceWorker.controller) {
+          navigator.serviceWorker.controller.postMessage({ type: "forget-pages" });
+        }
+        if (window.caches) await caches.delete("serialapp-pages");
+      } catch (e) { /* nothing cached */ }
+      logout.submit();
+    });
+  }
+})();
