@@ -141,11 +141,12 @@ def _load_gray(im: Image.Image, reduce_to: int | None = None) -> tuple[np.ndarra
     side >= reduce_to (DCT scaling: much cheaper than decoding everything and resizing).
     """
     try:
-        if reduce_to and im.format in ('JPEG', 'MPO'):
+        if im.format in ('JPEG', 'MPO'):
+            # Greyscale straight from the decoder (luma only, no colour conversion), and
+            # DCT-scaled when asked.
             w, h = im.size
-            k = max(w, h) / reduce_to
-            if k >= 2:
-                im.draft('L', (math.ceil(w / k), math.ceil(h / k)))
+            k = max(w, h) / reduce_to if reduce_to else 1.0
+            im.draft('L', (math.ceil(w / k), math.ceil(h / k)) if k >= 2 else (w, h))
         im.load()
         g = _to_gray(im)
     except ImageError:
@@ -230,13 +231,23 @@ class _Collector:
         self.deadline = deadline
         self.codes: dict[tuple[str, str], Code] = {}
         self.trace = trace
+        self.ms_per_pixel: float | None = None   # measured on the previous read
 
     def done(self) -> bool:
         return len(self.codes) >= self.expect or time.perf_counter() >= self.deadline
 
+    def time_left_ms(self) -> float:
+        return (self.deadline - time.perf_counter()) * 1000
+
     def read(self, img: np.ndarray, to_disp: np.ndarray, stage: str, **opts) -> int:
-        """Read ``img``; ``to_disp`` maps its pixel coordinates to the displayed image."""
+        """Read ``img``; ``to_disp`` maps its pixel coordinates to the displayed image.
+        A read that would not finish within the budget (judged by the speed of the
+        previous read) is skipped."""
         if img.ndim != 2 or min(img.shape) < 8:
+            return 0
+        if self.ms_per_pixel is not None and self.ms_per_pixel * img.size > self.time_left_ms():
+            if self.trace is not None:
+                self.trace.append((stage + ' (skipped)', 0.0, 0))
             return 0
         opts.setdefault('text_mode', _PLAIN)
         t = time.perf_counter()
@@ -261,8 +272,10 @@ class _Collector:
             self.codes[key] = Code(r.text, r.format.name, r.symbology_identifier,
                                    {'points': pts, 'width': self.width, 'height': self.height})
             new += 1
+        ms = (time.perf_counter() - t) * 1000
+        self.ms_per_pixel = ms / img.size
         if self.trace is not None:
-            self.trace.append((stage, round((time.perf_counter() - t) * 1000, 2), new))
+            self.trace.append((stage, round(ms, 2), new))
         return new
 
     def result(self) -> list[Code]:
@@ -460,11 +473,13 @@ def _decode_photo(data: bytes, *, expect: int = 1, budget_ms: float = 400,
     size = im.size
     long_side = max(size)
     full: np.ndarray | None = None
+    t_decode = time.perf_counter()
     if im.format in ('JPEG', 'MPO') and long_side >= 2 * FAST_SIDE:
         fast, orientation = _load_gray(im, reduce_to=FAST_SIDE)
     else:
         full, orientation = _load_gray(im)
         fast = full if long_side <= 1.5 * FAST_SIDE else _resize(full, FAST_SIDE / long_side)
+    fast_decode_ms = (time.perf_counter() - t_decode) * 1000
     W, H = _displayed_size(size, orientation)
     col = _Collector(W, H, expect, t0 + budget_ms / 1000.0, trace)
     fh, fw = fast.shape
@@ -475,7 +490,7 @@ def _decode_photo(data: bytes, *, expect: int = 1, budget_ms: float = 400,
     if col.done():
         return col.result()
 
-    plan = _Plan(data, max_pixels, col, fast, fast_to_disp, full, W, H)
+    plan = _Plan(data, max_pixels, col, fast, fast_to_disp, full, W, H, fast_decode_ms)
     for name in stages or _STAGES:
         try:
             getattr(plan, 'stage_' + name)()
@@ -495,15 +510,17 @@ class _Stop(Exception):
 
 
 # Escalation order after the fast pass (see docs/benchmarks-decode.md for what each gains).
-_STAGES = ('regions', 'enhanced', 'regions_enhanced', 'midres', 'rotations')
+_STAGES = ('regions', 'enhanced', 'regions_enhanced', 'enhanced_more', 'midres', 'rotations')
 
 
 class _Plan:
     """The escalation stages. Each stage reads one or more variants and stops as soon as
     the collector is satisfied or out of time."""
 
-    def __init__(self, data, max_pixels, col: _Collector, fast, fast_to_disp, full, W, H):
+    def __init__(self, data, max_pixels, col: _Collector, fast, fast_to_disp, full, W, H,
+                 fast_decode_ms: float):
         self.data, self.max_pixels, self.col = data, max_pixels, col
+        self.fast_decode_ms = fast_decode_ms
         self.fast, self.fast_to_disp, self._full = fast, fast_to_disp, full
         self.W, self.H = W, H
         self._regions: list[_Region] | None = None
@@ -519,6 +536,10 @@ class _Plan:
     @property
     def full(self) -> np.ndarray:
         if self._full is None:
+            # Decoding everything costs about 1.3x the reduced decode (entropy decoding
+            # dominates both); not worth starting if it cannot finish in time.
+            if self.col.time_left_ms() < 1.3 * self.fast_decode_ms:
+                raise _Stop
             self._full = _load_gray(_open(self.data, self.max_pixels))[0]
         return self._full
 
@@ -561,11 +582,13 @@ class _Plan:
 
     def stage_enhanced(self):
         g, m = self.work
+        self.read(_sharpen(_clahe(g)), m, 'clahe+sharpen/global', binarizer=_GLOBAL, try_invert=False)
+
+    def stage_enhanced_more(self):
+        g, m = self.work
         e = _clahe(g)
-        es = _sharpen(e)
-        self.read(es, m, 'clahe+sharpen/global', binarizer=_GLOBAL, try_invert=False)
         self.read(e, m, 'clahe', try_invert=False)
-        self.read(es, m, 'clahe+sharpen', try_invert=False)
+        self.read(_sharpen(e), m, 'clahe+sharpen', try_invert=False)
 
     def stage_midres(self):
         long_side = max(self.W, self.H)
