@@ -225,6 +225,51 @@ def test_escalation_finds_a_tilted_long_code_the_fast_path_misses():
     assert not naive_texts(photo.data)                        # nor does the naive full-size read
 
 
+def tilted(code: np.ndarray, size, centre, degrees) -> np.ndarray:
+    """``code`` turned by ``degrees`` about its centre, pasted with its centre at ``centre``."""
+    import cv2
+    w, h = size
+    ch, cw = code.shape
+    m = cv2.getRotationMatrix2D((cw / 2, ch / 2), degrees, 1.0)
+    m[0, 2] += centre[0] - cw / 2
+    m[1, 2] += centre[1] - ch / 2
+    mask = cv2.warpAffine(np.full_like(code, 255), m, (w, h))
+    turned = cv2.warpAffine(code, m, (w, h), borderValue=255)
+    return np.where(mask > 0, turned, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize('stage', ['regions', 'regions_enhanced', 'rotations'])
+def test_stage_positions_map_back_to_the_image(stage):
+    """A long Code 128 tilted 25 degrees: zxing-cpp's row scan misses it; the deskewed region
+    cut and the turned whole image both read it, and both map its position back."""
+    img = tilted(written('Code128', 'SN-4706-931323', {}, 2), (1000, 700), (500, 385), 25)
+    data = png(img)
+    trace = []
+    codes = scanning._decode_photo(data, trace=trace, stages=(stage,))
+    assert trace[0][0] == 'fast' and trace[0][2] == 0
+    [code] = codes
+    assert code.text == 'SN-4706-931323'
+    cx, cy = np.mean(code.position['points'], axis=0)
+    assert abs(cx - 500) < 12 and abs(cy - 385) < 12
+
+
+def test_small_blurred_low_contrast_code_needs_the_enhanced_stage():
+    import cv2
+    code = cv2.resize(written('EAN13', '400638133393', {}, 2), None, fx=0.7, fy=0.7,
+                      interpolation=cv2.INTER_AREA).astype(np.float32)
+    canvas = np.full((200, 300), 255, np.float32)
+    canvas[40:40 + code.shape[0], 40:40 + code.shape[1]] = code
+    canvas = 110 + cv2.GaussianBlur(canvas, (0, 0), 1.0) / 255 * 50      # grey on grey, soft
+    data = png(np.clip(canvas, 0, 255).astype(np.uint8))
+    assert not naive_texts(data)
+    trace = []
+    [found] = scanning._decode_photo(data, trace=trace)
+    assert found.text == '4006381333931'
+    assert trace[0] == ('fast', trace[0][1], 0)               # found only by escalation
+    xs = [p[0] for p in found.position['points']]
+    assert 30 <= min(xs) and max(xs) <= 40 + code.shape[1] + 10
+
+
 def test_budget_is_respected_on_a_photo_without_codes():
     rng = np.random.default_rng(5)
     clutter = imagegen._clutter(rng, 4032, 3024)
