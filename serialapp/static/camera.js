@@ -306,9 +306,9 @@
     startButton.hidden = true;
     photoButton.classList.add("primary-tool");
     show(!secure
-      ? "Live camera is off: this page came over plain http from another device, and " +
-        "browsers only open the camera on secure (https) pages. Use Photo: it works over " +
-        "http. For the live camera, open the https address (make run-https)."
+      ? "Live camera is off: this page came over plain http, and browsers open the " +
+        "camera only on secure (https) pages. Use Photo: it works over http. For the live " +
+        "camera, open the app's https address instead."
       : "This browser can't give the page a live camera. Use Photo.", "info");
     return;
   }

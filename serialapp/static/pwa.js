@@ -79,6 +79,9 @@
     }
     banner.hidden = !text;
     banner.classList.toggle("offline", offline);
+    // Scrolling something into view keeps it clear of the sticky header and banner.
+    const chrome = banner.parentElement;
+    if (chrome) document.documentElement.style.scrollPaddingTop = `${chrome.offsetHeight + 8}px`;
   }
 
   document.addEventListener("serialapp:outbox", (ev) => {
