@@ -63,46 +63,39 @@ class Outcome:
 
 # ---------------------------------------------------------------- lookups
 
-def get_location(code: str | None, *, required: bool = True) -> Location | None:
-    if not code:
+def _by_key(column, value, field: str, what: str, code: str, *, required: bool):
+    """The row whose `column` is `value`: None if not given and optional, else 400/404."""
+    if value is None or not str(value).strip():
         if required:
-            raise bad_request("Say which location (field 'location').", "missing_field")
+            raise bad_request(f"Say which {what} (field '{field}').", "missing_field")
         return None
-    loc = db.session.scalar(select(Location).where(Location.code == str(code).strip()))
-    if loc is None:
-        raise not_found("unknown_location", f"There is no location '{code}'.")
-    return loc
+    row = db.session.scalar(select(column.class_).where(column == str(value).strip()))
+    if row is None:
+        raise not_found(code, f"There is no {what} '{value}'.")
+    return row
 
 
-def get_product(sku: str | None) -> Product | None:
-    if not sku:
-        return None
-    product = db.session.scalar(select(Product).where(Product.sku == str(sku).strip()))
-    if product is None:
-        raise not_found("unknown_sku", f"There is no product with SKU '{sku}'.")
-    return product
+def get_location(code, *, required: bool = True) -> Location | None:
+    return _by_key(Location.code, code, "location", "location", "unknown_location",
+                   required=required)
+
+
+def get_product(sku) -> Product | None:
+    return _by_key(Product.sku, sku, "sku", "product with SKU", "unknown_sku", required=False)
 
 
 def product_by_gtin(gtin14: str) -> Product | None:
     return db.session.scalar(select(Product).where(Product.gtin == gtin14))
 
 
-def get_sales_order(number: str | None) -> SalesOrder:
-    if not number:
-        raise bad_request("Say which sales order (field 'order').", "missing_field")
-    order = db.session.scalar(select(SalesOrder).where(SalesOrder.number == str(number).strip()))
-    if order is None:
-        raise not_found("unknown_order", f"There is no sales order '{number}'.")
-    return order
+def get_sales_order(number) -> SalesOrder:
+    return _by_key(SalesOrder.number, number, "order", "sales order", "unknown_order",
+                   required=True)
 
 
-def get_purchase_order(number: str | None) -> PurchaseOrder | None:
-    if not number:
-        return None
-    po = db.session.scalar(select(PurchaseOrder).where(PurchaseOrder.number == str(number).strip()))
-    if po is None:
-        raise not_found("unknown_order", f"There is no purchase order '{number}'.")
-    return po
+def get_purchase_order(number) -> PurchaseOrder | None:
+    return _by_key(PurchaseOrder.number, number, "purchase_order", "purchase order",
+                   "unknown_order", required=False)
 
 
 def _interpret(text: str) -> identifiers.Interpretation:
