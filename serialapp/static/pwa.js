@@ -95,6 +95,44 @@
   window.addEventListener("offline", render);
   render();
 
+  // Queued scans answered while on a page with no scan log (the start page, a serial's
+  // page): list their outcomes at the top, so a refusal and its reason are not missed.
+  document.addEventListener("serialapp:sent", (ev) => {
+    if (document.getElementById("scan-log") || ev.detail.waited) return;
+    const main = document.querySelector("main");
+    if (!main) return;
+    let report = document.getElementById("sent-report");
+    if (!report) {
+      report = document.createElement("section");
+      report.id = "sent-report";
+      report.className = "card";
+      report.setAttribute("role", "status");
+      const title = document.createElement("h2");
+      title.textContent = "Queued scans sent";
+      const list = document.createElement("ol");
+      list.className = "log";
+      report.append(title, list);
+      main.prepend(report);
+    }
+    const { item, status, body } = ev.detail;
+    const lines = [];
+    if (body && Array.isArray(body.results)) {
+      body.results.forEach((r) => lines.push(r.ok
+        ? [`✔ ${r.serial} ${r.sku}: ${String(r.status).replace("_", " ")}`, "ok"]
+        : [`✘ ${r.serial}: ${r.error.message}`, "bad"]));
+    }
+    if (!lines.length) {
+      const msg = body && body.error ? body.error.message : `the server answered ${status}`;
+      lines.push([`${status < 300 ? "✔" : "✘"} ${item.label}: ${msg}`, status < 300 ? "ok" : "bad"]);
+    }
+    lines.forEach(([text, kind]) => {
+      const li = document.createElement("li");
+      li.textContent = text;
+      li.className = kind;
+      report.querySelector("ol").append(li);
+    });
+  });
+
   // The login page, fetched online, means nobody is logged in here: forget page copies.
   if (!loggedIn && navigator.onLine && location.pathname === "/login" && window.caches) {
     caches.delete("serialapp-pages").catch(() => {});

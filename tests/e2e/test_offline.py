@@ -93,3 +93,23 @@ def test_a_photo_taken_offline_is_kept_with_its_image_and_sent_later(live_server
     expect(page.locator("#queue-badge")).to_be_hidden(timeout=20000)
     expect(page.locator("#scan-log li.ok")).to_have_count(1)
     assert [e["source"] for e in events(shop, imei(6))] == ["photo"]
+
+
+def test_queued_scans_answered_on_another_page_are_reported_there(live_server, shop, context,
+                                                                  page):
+    login(page, live_server)
+    open_controlled(page, live_server + "/scan/pick/SO1")
+    context.set_offline(True)
+    for text in (imei(1), "NOPE-1"):
+        page.fill("#scan-input", text)
+        page.press("#scan-input", "Enter")
+    expect(page.locator("#queue-badge")).to_have_text("queued (2)")
+    page.goto(live_server + "/")  # the start page, from the service worker's copy
+    expect(page.locator("#queue-badge")).to_have_text("queued (2)")
+    context.set_offline(False)
+    report = page.locator("#sent-report")
+    expect(report.locator("li.ok")).to_have_text(re.compile(rf"✔ {imei(1)} PHONE: picked"),
+                                                 timeout=20000)
+    expect(report.locator("li.bad")).to_contain_text("NOPE-1")
+    expect(page.locator("#queue-badge")).to_be_hidden()
+    assert len(events(shop, imei(1))) == 1
