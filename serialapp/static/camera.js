@@ -215,10 +215,13 @@
   // Codes new in the same frame go as one scan: a box label's EAN + IMEI together name the
   // product and the serial. Pages without an action (look up, ship) take them as texts.
   function found(codes) {
-    const texts = codes.map((c) => c.text);
-    const outcome = tools.dataset.handler === "action" && texts.length > 1
-      ? app.scan(texts, "camera") : app.scan(texts.slice(0, 1), "camera");
-    outcome.then(confirm);
+    let texts = codes.map((c) => c.text);
+    if (tools.dataset.handler !== "action") {
+      // Look up / ship act on one text: not the product barcode when there is more.
+      const serials = codes.filter((c) => c.kind !== "gtin");
+      texts = [(serials.length ? serials : codes)[0].text];
+    }
+    app.scan(texts, "camera").then(confirm);
   }
 
   // ------------------------------------------------------------ camera on / off

@@ -85,6 +85,17 @@ def camera_browser(playwright, chromium_path, tmp_path):
 def test_live_camera_scans_a_serial_into_an_order(live_server, shop, camera_browser):
     context = camera_browser.new_context(**PHONE, permissions=["camera"])
     context.set_default_timeout(15000)
+    # Record the confirmations: vibrations and beeps.
+    context.add_init_script("""
+        window.__buzz = []; window.__beeps = [];
+        navigator.vibrate = (p) => { window.__buzz.push(p); return true; };
+        const make = AudioContext.prototype.createOscillator;
+        AudioContext.prototype.createOscillator = function () {
+            const osc = make.call(this);
+            const start = osc.start.bind(osc);
+            osc.start = (t) => { window.__beeps.push(osc.frequency.value); start(t); };
+            return osc;
+        };""")
     page = context.new_page()
     login(page, live_server)
     page.goto(live_server + "/scan/pick/SO1")
@@ -95,9 +106,13 @@ def test_live_camera_scans_a_serial_into_an_order(live_server, shop, camera_brow
     expect(page.locator("#feedback")).to_have_text(re.compile(rf"✔ {imei(4)} PHONE: picked"),
                                                    timeout=20000)
     expect(page.locator("#order-lines tr[data-sku=PHONE] .progress")).to_have_text("1 of 2")
+    expect(page.locator("body")).to_have_class(re.compile(r"\bflash-ok\b"))
+    assert page.evaluate("window.__buzz") == [80]
+    assert page.evaluate("window.__beeps") == [1760]
     # The code stays in view: frames keep going, but it is not sent again.
     page.wait_for_timeout(1500)
     assert len(frames) >= 3
+    assert page.evaluate("window.__buzz") == [80]  # confirmed once, not per frame
     assert frames[-1].headers["content-type"].startswith("multipart/form-data")
     expect(page.locator("#scan-log li.bad")).to_have_count(0)
     assert [e["source"] for e in events(shop, imei(4))] == ["camera"]
