@@ -26,6 +26,7 @@ characters, as a hardware scanner would send them. The symbology identifier
 from __future__ import annotations
 
 import io
+import logging
 import math
 import time
 import warnings
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 import zxingcpp
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 try:  # HEIC / HEIF (iPhone photos)
     import pillow_heif
@@ -42,6 +43,8 @@ try:  # HEIC / HEIF (iPhone photos)
     pillow_heif.register_heif_opener()
 except ImportError:  # pragma: no cover - pillow_heif is a pinned requirement
     pillow_heif = None
+
+log = logging.getLogger(__name__)
 
 __all__ = ['ImageError', 'Code', 'decode_image', 'decode_frame', 'ACCEPTED_FORMATS']
 
@@ -55,6 +58,8 @@ FAST_SIDE = 1000
 # Images smaller than this (long side) are upscaled for the enhanced variants: they are
 # low-resolution crops whose modules are only a pixel or two wide.
 SMALL_SIDE = 800
+# Tile side for the full-resolution tiles stage (large photos only).
+TILE_SIDE = 1024
 # Default pixel cap (checked from the header, before decoding).
 MAX_PIXELS = 50_000_000
 
@@ -322,7 +327,8 @@ class _Region:
     breadth: float     # extent along the bars
     theta: float       # gradient direction, radians
     coherence: float   # 1 = perfectly oriented (1D code), 0 = isotropic (2D code, text)
-    score: float
+    score: float       # size x edge density x orientation
+    density: float     # mean edge strength
 
 
 def _find_regions(g: np.ndarray, limit: int = 6) -> list[_Region]:
@@ -348,7 +354,7 @@ def _find_regions(g: np.ndarray, limit: int = 6) -> list[_Region]:
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    min_area = max(64.0, h * w * 0.001)
+    min_area = max(36.0, h * w * 0.00015)   # ~ a 10 mm code photographed from 40 cm
     jxx, jyy, jxy = gx * gx, gy * gy, gx * gy
     regions = []
     for c in contours:
@@ -373,9 +379,17 @@ def _find_regions(g: np.ndarray, limit: int = 6) -> list[_Region]:
         breadth = float(np.ptp(rel @ n))
         mean_mag = float(mag[y:y + bh, x:x + bw].mean())
         regions.append(_Region(cx, cy, length, breadth, theta, coherence,
-                               area * mean_mag * (0.5 + coherence)))
-    regions.sort(key=lambda r: -r.score)
-    return regions[:limit]
+                               area * mean_mag * (0.5 + coherence), mean_mag))
+    # The largest busy areas first, interleaved with the densest ones (a small code in a
+    # cluttered photo is small but dense in edges).
+    by_score = sorted(regions, key=lambda r: -r.score)
+    by_density = sorted(regions, key=lambda r: -r.density)
+    picked: list[_Region] = []
+    for pair in zip(by_score, by_density):
+        for r in pair:
+            if all(r is not p for p in picked) and len(picked) < limit:
+                picked.append(r)
+    return picked
 
 
 def _cut(src: np.ndarray, src_to_disp: np.ndarray, region: _Region, region_scale: float,
@@ -499,6 +513,7 @@ def _decode_photo(data: bytes, *, expect: int = 1, budget_ms: float = 400,
         except ImageError:
             break
         except Exception:  # image work must never turn a photo into a 500
+            log.exception('decode stage %s failed; going on with the next', name)
             continue
         if col.done():
             break
@@ -510,7 +525,7 @@ class _Stop(Exception):
 
 
 # Escalation order after the fast pass (see docs/benchmarks-decode.md for what each gains).
-_STAGES = ('regions', 'enhanced', 'regions_enhanced', 'enhanced_more', 'midres', 'rotations')
+_STAGES = ('regions', 'regions_enhanced', 'enhanced', 'enhanced_more', 'midres', 'rotations', 'tiles')
 
 
 class _Plan:
@@ -574,7 +589,7 @@ class _Plan:
 
     def stage_regions(self):
         for crop, m in self._crops():
-            self.read(crop, m, 'region', try_invert=False)
+            self.read(crop, m, 'region')    # inverted too: light-on-dark marks on parts
 
     def stage_regions_enhanced(self):
         for crop, m in self._crops():
@@ -589,6 +604,23 @@ class _Plan:
         e = _clahe(g)
         self.read(e, m, 'clahe', try_invert=False)
         self.read(_sharpen(e), m, 'clahe+sharpen', try_invert=False)
+
+    def stage_tiles(self):
+        """Small codes anywhere: the full-resolution image in overlapping ~1 MP tiles,
+        centre first (where people aim), each read at its own scale only."""
+        if max(self.W, self.H) < 1.5 * max(self.fast.shape):
+            return                              # the fast pass already saw full resolution
+        g = self.full
+        h, w = g.shape
+        size, step = TILE_SIDE, TILE_SIDE * 3 // 4
+        xs = sorted({*range(0, max(1, w - size), step), max(0, w - size)})
+        ys = sorted({*range(0, max(1, h - size), step), max(0, h - size)})
+        tiles = sorted(((x, y) for x in xs for y in ys),
+                       key=lambda t: (t[0] + size / 2 - w / 2) ** 2 + (t[1] + size / 2 - h / 2) ** 2)
+        for x, y in tiles:
+            tile = g[y:y + size, x:x + size]
+            self.read(tile, np.array([[1.0, 0, x], [0, 1.0, y]]), 'tile',
+                      try_invert=False, try_downscale=False)
 
     def stage_midres(self):
         long_side = max(self.W, self.H)

@@ -231,4 +231,5 @@ def phone_photo(text: str, fmt: str, *, seed: int = 0, size=(4032, 3024), qualit
     data = encode(out, 'JPEG', quality=quality)
     return Photo(data, [expected_text(text, fmt)], fmt, dict(seed=seed, width_frac=round(width_frac, 3),
                                          angle=round(angle, 1), blur=round(blur, 2),
-                                         noise=round(noise, 1), quality=quality))
+                                         noise=round(noise, 1), quality=quality,
+                                         label_box=[x, y, x + nw, y + nh]))

@@ -253,6 +253,22 @@ def test_stage_positions_map_back_to_the_image(stage):
     assert abs(cx - 500) < 12 and abs(cy - 385) < 12
 
 
+@pytest.mark.parametrize('stage', ['tiles', 'midres'])
+def test_large_photo_stage_positions_map_back(stage):
+    """A small QR code (3 px modules) in a 12 MP JPEG: too small for the 1/4-scale pass;
+    found by the full-resolution tiles and by the half-resolution pass, positions in
+    full-resolution coordinates."""
+    qr = written('QRCode', 'TINY-QR-0001', {}, 3)
+    canvas = np.full((3024, 4032), 250, np.uint8)
+    canvas[1900:1900 + qr.shape[0], 1300:1300 + qr.shape[1]] = qr
+    data = imagegen.encode(canvas, 'JPEG', quality=92)
+    trace = []
+    [code] = scanning._decode_photo(data, trace=trace, stages=(stage,), budget_ms=5000)
+    assert trace[0][0] == 'fast' and trace[0][2] == 0
+    assert code.text == 'TINY-QR-0001'
+    assert inside(code.position['points'], (1300, 1900, 1300 + qr.shape[1], 1900 + qr.shape[0]), tol=6)
+
+
 def test_small_blurred_low_contrast_code_needs_the_enhanced_stage():
     import cv2
     code = cv2.resize(written('EAN13', '400638133393', {}, 2), None, fx=0.7, fy=0.7,
