@@ -10,8 +10,9 @@ Two entry points:
   first reads a reduced-scale greyscale image (JPEG DCT scaling, a few tens of
   milliseconds) and escalates only while fewer codes than ``expect`` were found and the
   time budget lasts: candidate regions cut from the full-resolution image and deskewed,
-  enhanced variants (CLAHE, sharpening, upscaling, a global binariser), fixed rotations,
-  and a larger whole-image pass.
+  enhanced variants (CLAHE, sharpening, upscaling, a global binariser), a half-resolution
+  pass, fixed rotations, full-resolution tiles (order in ``_STAGES``; measurements in
+  docs/benchmarks-decode.md).
 * :func:`decode_frame` - the live-camera path: one read of a frame no larger than
   ``max_side``, no escalation.
 
@@ -181,7 +182,15 @@ def _to_gray(im: Image.Image) -> np.ndarray:
         return np.asarray(rgba.convert('L'))
     if mode == 'L':
         return np.asarray(im)
-    return np.asarray(im.convert('L'))
+    for route in (('L',), ('RGB', 'L')):
+        try:
+            out = im
+            for m in route:
+                out = out.convert(m)
+            return np.asarray(out)
+        except ValueError:   # Pillow has no conversion for this mode
+            continue
+    raise ImageError(415, 'not_an_image', f'Images in the {mode} colour mode are not supported.')
 
 
 def _apply_orientation(g: np.ndarray, o: int) -> np.ndarray:
@@ -523,7 +532,9 @@ class _Stop(Exception):
     pass
 
 
-# Escalation order after the fast pass (see docs/benchmarks-decode.md for what each gains).
+# Escalation order after the fast pass: cheap and targeted first, whole-image work later.
+# On the corpus the gains come from regions / regions_enhanced / enhanced; on 12 MP photos
+# from regions / regions_enhanced (see docs/benchmarks-decode.md, "where found").
 _STAGES = ('regions', 'regions_enhanced', 'enhanced', 'enhanced_more', 'midres', 'rotations', 'tiles')
 
 
