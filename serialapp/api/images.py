@@ -5,6 +5,9 @@ from .. import identifiers, scanning
 from ..errors import RequestError
 
 MAX_IMAGES = 10
+# Symbology identifiers that mark the data as GS1 (GS1-128, GS1 DataMatrix, GS1 QR,
+# GS1 DataBar, GS1 Aztec): kept in front of the text so the interpretation knows.
+GS1_SYMBOLOGIES = ("]C1", "]d2", "]Q3", "]e0", "]z1")
 
 
 def uploads() -> list[bytes]:
@@ -14,11 +17,15 @@ def uploads() -> list[bytes]:
     return [f.read() for f in files]
 
 
+def scanned_text(code: scanning.Code) -> str:
+    return code.symbology + code.text if code.symbology in GS1_SYMBOLOGIES else code.text
+
+
 def describe(code: scanning.Code) -> dict:
     """A decoded code with what it means: kind (gs1, gtin, imei, vin, text) and parsed fields."""
     view = code.as_dict()
     try:
-        interp = identifiers.interpret(code.text, barcode_format=code.format)
+        interp = identifiers.interpret(scanned_text(code), barcode_format=code.format)
         view["kind"], view["parsed"] = interp.kind, interp.as_dict()
     except identifiers.IdentifierError as exc:
         view["kind"], view["parsed"] = "invalid", {"error": str(exc)}
@@ -29,10 +36,20 @@ def _decode(data: bytes, frame: bool, expect: int) -> list[scanning.Code]:
     try:
         if frame:
             return scanning.decode_frame(data)
-        return scanning.decode_image(data, expect=expect,
-                                     budget_ms=current_app.config["DECODE_BUDGET_MS"])
+        budget = current_app.config["DECODE_BUDGET_MS"]
+        codes = scanning.decode_image(data, expect=expect, budget_ms=budget)
+        if codes and len(codes) >= expect and all(_is_product_code(c) for c in codes):
+            # A box's product barcode is big and read first; its serial is often the small
+            # code beside it, so look harder for one more before giving up on it.
+            codes = scanning.decode_image(data, expect=len(codes) + 1, budget_ms=budget)
+        return codes
     except scanning.ImageError as exc:
         raise RequestError(exc.status, exc.code, exc.message) from None
+
+
+def _is_product_code(code: scanning.Code) -> bool:
+    return code.format in ("EAN13", "EAN8", "UPCA", "UPCE") and \
+        identifiers.normalize_gtin(code.text) is not None
 
 
 def decode_uploads(*, frame: bool = False, expect: int = 1) -> tuple[list[str], list[dict]]:
@@ -44,5 +61,5 @@ def decode_uploads(*, frame: bool = False, expect: int = 1) -> tuple[list[str], 
             shown.append(view)
             # A product barcode goes on as its GTIN-14, so UPC-A, UPC-E and EAN-13 agree.
             gtin = view["parsed"].get("gtin") if view["kind"] == "gtin" else None
-            texts.append(gtin or code.text)
+            texts.append(gtin or scanned_text(code))
     return texts, shown
