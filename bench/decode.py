@@ -14,7 +14,7 @@ Naive = Pillow open, convert to greyscale, zxingcpp.read_barcodes at full resolu
 default options. Ours = scanning.decode_image with its defaults.
 
 Prints the table and, unless --no-write, writes it as markdown to
-docs/benchmarks-decode.md together with the command that made it.
+the decode section of docs/benchmarks.md, with the command that made it.
 """
 from __future__ import annotations
 
@@ -190,7 +190,6 @@ def main(argv=None) -> int:
     ap.add_argument('--budget', type=float, default=400, help='decode_image budget_ms')
     ap.add_argument('--cache', type=Path, default=ROOT / 'bench' / 'out',
                     help='where generated photos are kept between runs')
-    ap.add_argument('--out', type=Path, default=ROOT / 'docs' / 'benchmarks-decode.md')
     ap.add_argument('--no-write', action='store_true')
     args = ap.parse_args(argv)
     log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
@@ -250,9 +249,9 @@ def main(argv=None) -> int:
     text = '\n'.join(lines)
     print(text)
     if not args.no_write:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + '\n')
-        log(f'wrote {args.out}')
+        from report import DOC, write_section
+        write_section('decode', text)
+        log(f'wrote the decode section of {DOC}')
     return 0
 
 

@@ -13,12 +13,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flask_migrate import upgrade  # noqa: E402
 
 from serialapp import create_app, inventory  # noqa: E402
 from serialapp.extensions import db  # noqa: E402
 from serialapp.models import Location, Product, Serial, User  # noqa: E402
+from report import write_section  # noqa: E402
 
 
 def build(path: Path, count: int):
@@ -81,6 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--serials", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
@@ -91,12 +94,17 @@ def main() -> None:
             singles.append(service_rate(app, args.serials, batch=1))
             batches.append(service_rate(app, args.serials, batch=100))
         floor = statistics.median(floors)
-        print(f"SQLite, {args.serials} serials x {args.rounds} rounds (median)")
-        print(f"floor (plain SQL UPDATE+INSERT+COMMIT):   {floor:8.0f} transitions/s")
-        for name, rates in (("1 serial per call", singles), ("100 serials per call", batches)):
-            rate = statistics.median(rates)
-            print(f"service layer, {name:21s}: {rate:8.0f} transitions/s   "
-                  f"ratio {rate / floor:.2f}")
+        rows = [("floor: plain SQL UPDATE + INSERT + COMMIT", floor)] + [
+            (f"service layer, {name}", statistics.median(rates))
+            for name, rates in (("1 serial per call", singles), ("100 serials per call", batches))]
+        lines = [f"SQLite file, WAL, {args.serials} serials x {args.rounds} rounds, median:", "",
+                 "| path | transitions/s | ratio to floor |", "|---|---:|---:|"]
+        lines += [f"| {name} | {rate:.0f} | {rate / floor:.2f} |" for name, rate in rows]
+        print("\n".join(lines))
+        if args.write:
+            write_section("transitions", "## Serial transitions\n\nMade with "
+                          f"`.venv/bin/python bench/transitions.py --serials {args.serials} "
+                          f"--rounds {args.rounds} --write`.\n\n" + "\n".join(lines))
         with app.app_context():
             db.engine.dispose()
 

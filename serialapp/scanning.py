@@ -12,7 +12,7 @@ Two entry points:
   time budget lasts: candidate regions cut from the full-resolution image and deskewed,
   enhanced variants (CLAHE, sharpening, upscaling, a global binariser), a half-resolution
   pass, fixed rotations, full-resolution tiles (order in ``_STAGES``; measurements in
-  docs/benchmarks-decode.md).
+  docs/benchmarks.md).
 * :func:`decode_frame` - the live-camera path: one read of a frame no larger than
   ``max_side``, no escalation.
 
@@ -534,7 +534,7 @@ class _Stop(Exception):
 
 # Escalation order after the fast pass: cheap and targeted first, whole-image work later.
 # On the corpus the gains come from regions / regions_enhanced / enhanced; on 12 MP photos
-# from regions / regions_enhanced (see docs/benchmarks-decode.md, "where found").
+# from regions / regions_enhanced (see docs/benchmarks.md, "where found").
 _STAGES = ('regions', 'regions_enhanced', 'enhanced', 'enhanced_more', 'midres', 'rotations', 'tiles')
 
 
