@@ -37,6 +37,8 @@ import numpy as np
 import zxingcpp
 from PIL import Image, UnidentifiedImageError
 
+from .errors import RequestError
+
 try:  # HEIC / HEIF (iPhone photos)
     import pillow_heif
 
@@ -64,17 +66,9 @@ TILE_SIDE = 1024
 MAX_PIXELS = 50_000_000
 
 
-class ImageError(Exception):
-    """The upload cannot be decoded as an image; ``status`` is the HTTP status to answer."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-    def as_dict(self) -> dict:
-        return {'error': self.code, 'message': self.message}
+class ImageError(RequestError):
+    """The upload cannot be decoded as an image; ``status`` is the HTTP status to answer
+    (a request error: the API answers it as it stands)."""
 
 
 @dataclass

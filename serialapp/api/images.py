@@ -33,18 +33,16 @@ def describe(code: scanning.Code) -> dict:
 
 
 def _decode(data: bytes, frame: bool, expect: int) -> list[scanning.Code]:
-    try:
-        if frame:
-            return scanning.decode_frame(data)
-        budget = current_app.config["DECODE_BUDGET_MS"]
-        codes = scanning.decode_image(data, expect=expect, budget_ms=budget)
-        if codes and len(codes) >= expect and all(_is_product_code(c) for c in codes):
-            # A box's product barcode is big and read first; its serial is often the small
-            # code beside it, so look harder for one more before giving up on it.
-            codes = scanning.decode_image(data, expect=len(codes) + 1, budget_ms=budget)
-        return codes
-    except scanning.ImageError as exc:
-        raise RequestError(exc.status, exc.code, exc.message) from None
+    """Codes in one upload; a bad image raises scanning.ImageError, a RequestError."""
+    if frame:
+        return scanning.decode_frame(data)
+    budget = current_app.config["DECODE_BUDGET_MS"]
+    codes = scanning.decode_image(data, expect=expect, budget_ms=budget)
+    if codes and len(codes) >= expect and all(_is_product_code(c) for c in codes):
+        # A box's product barcode is big and read first; its serial is often the small
+        # code beside it, so look harder for one more before giving up on it.
+        codes = scanning.decode_image(data, expect=len(codes) + 1, budget_ms=budget)
+    return codes
 
 
 def _is_product_code(code: scanning.Code) -> bool:
