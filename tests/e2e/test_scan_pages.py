@@ -24,6 +24,27 @@ def test_wedge_scan_into_an_order_shows_progress(live_server, shop, page):
     assert [e["source"] for e in events(shop, imei(1))] == ["wedge"]
 
 
+def test_pasting_serials_picks_a_whole_order_line_by_line(live_server, shop, page):
+    """A picker pastes a list (one serial per line): each is its own scan, the lines fill."""
+    login(page, live_server)
+    page.goto(live_server + "/scan/pick/SO3")
+    row = page.locator("#order-lines tr[data-sku=PHONE]")
+    expect(row.locator(".progress")).to_have_text("0 of 3")
+    pasted = "\n".join(imei(n) for n in (1, 2, 3)) + "\n"
+    page.focus("#scan-input")
+    page.evaluate("""(text) => {
+        const data = new DataTransfer();
+        data.setData('text/plain', text);
+        document.getElementById('scan-input').dispatchEvent(
+            new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
+    }""", pasted)
+    expect(row.locator(".progress")).to_have_text("3 of 3")
+    expect(row).to_have_class(re.compile(r"\bdone\b"))
+    expect(page.locator("#scan-log li.ok")).to_have_count(3)
+    for n in (1, 2, 3):
+        assert [e["order"] for e in events(shop, imei(n))] == ["SO3"]
+
+
 def test_wrong_serials_show_their_reason_in_red(live_server, shop, page):
     shop.post("/pick", {"order": "SO2", "serials": [imei(2)]})
     login(page, live_server)
