@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from . import identifiers, lifecycle
 from .errors import RequestError, StepError, bad_request, not_found
 from .extensions import db
+from .hotpath import Prepared
 from .models import (Event, Location, Product, PurchaseOrder, PurchaseOrderLine, SalesOrder,
                      SalesOrderLine, Serial, utcnow)
 
@@ -134,18 +135,27 @@ def _unit_query():
             .outerjoin(SalesOrder, SalesOrder.id == Serial.sales_order_id))
 
 
-# Statements built once: building them per scan cost more than running them.
-_BY_TEXT = _unit_query().where(Serial.serial.in_(bindparam("wanted", expanding=True))).limit(5)
-_BY_TEXT_AND_PRODUCT = _BY_TEXT.where(Serial.product_id == bindparam("product_id"))
-_BY_ID = _unit_query().where(Serial.id == bindparam("serial_id"))
-_INSERT_EVENT = insert(Event)
+# Statements built once (building them per scan cost more than running them) and run on
+# the driver. A scanned text names at most two candidate serial texts (as scanned, and as
+# interpreted), so the IN list has two fixed places.
+_BY_TEXT = _unit_query().where(Serial.serial.in_([bindparam("w0"), bindparam("w1")])).limit(5)
+_BY_TEXT_SQL = Prepared(_BY_TEXT)
+_BY_TEXT_AND_PRODUCT_SQL = Prepared(_BY_TEXT.where(Serial.product_id == bindparam("product_id")))
+_BY_ID_SQL = Prepared(_unit_query().where(Serial.id == bindparam("serial_id")))
+_EVENT_COLUMNS = ("serial_id", "type", "from_status", "to_status", "from_location_id",
+                  "to_location_id", "purchase_order_id", "sales_order_id", "customer_id",
+                  "user_id", "at", "source", "note")
+_INSERT_EVENT_SQL = Prepared(insert(Event).values({c: bindparam(c) for c in _EVENT_COLUMNS}))
 
 
 def _units(wanted: list[str], product_id: int | None) -> list[Unit]:
-    query = _BY_TEXT if product_id is None else _BY_TEXT_AND_PRODUCT
-    params = {"wanted": wanted} if product_id is None else {"wanted": wanted,
-                                                            "product_id": product_id}
-    return [Unit(*row) for row in db.session.connection().execute(query, params)]
+    params = {"w0": wanted[0], "w1": wanted[-1]}
+    if product_id is None:
+        rows = _BY_TEXT_SQL.run(db.session.connection(), params)
+    else:
+        rows = _BY_TEXT_AND_PRODUCT_SQL.run(db.session.connection(),
+                                            {**params, "product_id": product_id})
+    return [Unit(*row) for row in rows.fetchall()]
 
 
 def find_serial(text: str, product_id: int | None = None) -> Unit:
@@ -179,12 +189,12 @@ def find_serial(text: str, product_id: int | None = None) -> Unit:
 # ---------------------------------------------------------------- writing
 
 @lru_cache(maxsize=None)
-def _update_statement(columns: tuple[str, ...]):
+def _update_statement(columns: tuple[str, ...]) -> Prepared:
     """UPDATE ... WHERE id = :id AND version = :version, for one set of changed columns."""
-    return (update(Serial)
-            .where(Serial.id == bindparam("_id"), Serial.version == bindparam("_version"))
-            .values(status=bindparam("_status"), version=bindparam("_new_version"),
-                    **{name: bindparam(name) for name in columns}))
+    return Prepared(update(Serial)
+                    .where(Serial.id == bindparam("_id"), Serial.version == bindparam("_version"))
+                    .values(status=bindparam("_status"), version=bindparam("_new_version"),
+                            **{name: bindparam(name) for name in columns}))
 
 
 def _transition(unit: Unit, actor: Actor, event_type: str, to_status: str,
@@ -193,12 +203,12 @@ def _transition(unit: Unit, actor: Actor, event_type: str, to_status: str,
     Core statements on the session's connection: this is the hot path of every scan."""
     changes = dict(changes or {})
     conn = db.session.connection()
-    result = conn.execute(_update_statement(tuple(sorted(changes))), {
+    result = _update_statement(tuple(sorted(changes))).run(conn, {
         "_id": unit.id, "_version": unit.version, "_new_version": unit.version + 1,
         "_status": to_status, **changes})
     if result.rowcount != 1:
         raise _Conflict()
-    conn.execute(_INSERT_EVENT, {
+    _INSERT_EVENT_SQL.run(conn, {
         "serial_id": unit.id, "type": event_type, "from_status": unit.status,
         "to_status": to_status, "from_location_id": unit.location_id,
         "to_location_id": changes.get("location_id", unit.location_id),
@@ -437,14 +447,14 @@ class Place:
     code: str
 
 
-_PLACE = select(Location.id, Location.code).where(Location.code == bindparam("code"))
+_PLACE = Prepared(select(Location.id, Location.code).where(Location.code == bindparam("code")))
 
 
 def _place(code, *, required: bool = True) -> Place | None:
     """Like get_location, as plain values, on a prebuilt statement (asked once per scan)."""
     if not code:
         return get_location(code, required=required)
-    row = db.session.connection().execute(_PLACE, {"code": str(code).strip()}).first()
+    row = _PLACE.run(db.session.connection(), {"code": str(code).strip()}).fetchone()
     if row is None:
         return get_location(code)  # raises the 404 with its message
     return Place(*row)
@@ -596,7 +606,7 @@ def ship(actor: Actor, *, order=None, partial=False) -> Outcome:
 
 
 def _units_by_id(serial_id: int) -> Unit:
-    return Unit(*db.session.connection().execute(_BY_ID, {"serial_id": serial_id}).one())
+    return Unit(*_BY_ID_SQL.run(db.session.connection(), {"serial_id": serial_id}).fetchone())
 
 
 def _settle_order(order_id: int) -> None:
