@@ -4,12 +4,16 @@ Each scan is a handful of tiny statements; on SQLite, SQLAlchemy's per-statement
 (execution context, result set-up) cost several times the database's own. The statements
 stay SQLAlchemy Core, compiled once per dialect, so the SQL is still written once for
 SQLite and PostgreSQL; only the execution skips the layers in between."""
+import sqlite3
 from datetime import date, datetime
 
 from sqlalchemy.engine import Connection
 
-# SQLAlchemy keeps SQLite dates and times as text in these forms; the driver must too.
-_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+# SQLAlchemy keeps SQLite dates and times as text in these forms; statements run on the
+# driver must write the same. (SQLAlchemy's own statements convert before the driver sees
+# a value, so these adapters only serve this module; Python 3.12 deprecates the defaults.)
+sqlite3.register_adapter(datetime, lambda value: value.strftime("%Y-%m-%d %H:%M:%S.%f"))
+sqlite3.register_adapter(date, lambda value: value.isoformat())
 
 
 class Prepared:
@@ -31,16 +35,7 @@ class Prepared:
         """Execute with `params` (on the connection's open transaction); returns the cursor."""
         sql, positions, defaults = self._compile(conn.dialect)
         values = {**defaults, **params}
-        if conn.dialect.name == "sqlite":
-            values = {k: _sqlite_value(v) for k, v in values.items()}
         cursor = conn.connection.cursor()
         cursor.execute(sql, [values[name] for name in positions] if positions else values)
         return cursor
 
-
-def _sqlite_value(value):
-    if isinstance(value, datetime):
-        return value.strftime(_SQLITE_DATETIME)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value

@@ -8,11 +8,13 @@ the step is rolled back and re-read (it then fails with the real reason). Order 
 are guarded the same way (`filled_qty < qty` in the UPDATE). This holds on SQLite (writes
 are serialised, WAL + busy timeout) and on PostgreSQL (row locks, READ COMMITTED)."""
 import time
+from contextlib import contextmanager
 from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import identifiers, lifecycle
@@ -99,9 +101,13 @@ def get_purchase_order(number) -> PurchaseOrder | None:
                    "unknown_order", required=False)
 
 
+# Interpretation is pure, and each scanned text is read twice (product code or serial?).
+_interpret_text = lru_cache(maxsize=4096)(identifiers.interpret)
+
+
 def _interpret(text: str) -> identifiers.Interpretation:
     try:
-        return identifiers.interpret(text)
+        return _interpret_text(text)
     except identifiers.IdentifierError as exc:
         raise StepError("invalid_serial", str(exc)) from None
 
@@ -148,17 +154,16 @@ _EVENT_COLUMNS = ("serial_id", "type", "from_status", "to_status", "from_locatio
 _INSERT_EVENT_SQL = Prepared(insert(Event).values({c: bindparam(c) for c in _EVENT_COLUMNS}))
 
 
-def _units(wanted: list[str], product_id: int | None) -> list[Unit]:
+def _units(conn: Connection, wanted: list[str], product_id: int | None) -> list[Unit]:
     params = {"w0": wanted[0], "w1": wanted[-1]}
     if product_id is None:
-        rows = _BY_TEXT_SQL.run(db.session.connection(), params)
+        rows = _BY_TEXT_SQL.run(conn, params)
     else:
-        rows = _BY_TEXT_AND_PRODUCT_SQL.run(db.session.connection(),
-                                            {**params, "product_id": product_id})
+        rows = _BY_TEXT_AND_PRODUCT_SQL.run(conn, {**params, "product_id": product_id})
     return [Unit(*row) for row in rows.fetchall()]
 
 
-def find_serial(text: str, product_id: int | None = None) -> Unit:
+def find_serial(text: str, product_id: int | None = None, conn: Connection | None = None) -> Unit:
     """The one serial a scanned text names, or StepError saying why not."""
     interp = _interpret(text)
     if interp.kind == "gs1":
@@ -173,7 +178,7 @@ def find_serial(text: str, product_id: int | None = None) -> Unit:
     else:
         # A bare GTIN may also be somebody's serial; try the text itself first.
         wanted = [interp.text] + ([interp.serial] if interp.serial not in (None, interp.text) else [])
-    found = _units(wanted, product_id)
+    found = _units(conn or db.session.connection(), wanted, product_id)
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
@@ -197,12 +202,11 @@ def _update_statement(columns: tuple[str, ...]) -> Prepared:
                             **{name: bindparam(name) for name in columns}))
 
 
-def _transition(unit: Unit, actor: Actor, event_type: str, to_status: str,
+def _transition(conn: Connection, unit: Unit, actor: Actor, event_type: str, to_status: str,
                 changes: dict | None = None, note: str | None = None, **event_fields) -> dict:
     """The one place serial state changes: conditional UPDATE on version + its Event.
-    Core statements on the session's connection: this is the hot path of every scan."""
+    Prebuilt statements on the step's connection: this is the hot path of every scan."""
     changes = dict(changes or {})
-    conn = db.session.connection()
     result = _update_statement(tuple(sorted(changes))).run(conn, {
         "_id": unit.id, "_version": unit.version, "_new_version": unit.version + 1,
         "_status": to_status, **changes})
@@ -218,11 +222,11 @@ def _transition(unit: Unit, actor: Actor, event_type: str, to_status: str,
     return {"serial": unit.serial, "sku": unit.sku, "ok": True, "status": to_status}
 
 
-def _bump_line(model, line_id: int, counter: str, delta: int) -> bool:
+def _bump_line(conn: Connection, model, line_id: int, counter: str, delta: int) -> bool:
     """Add `delta` to an order line's counter unless that would pass `qty` (or go below 0)."""
     column = getattr(model, counter)
     guard = column < model.qty if delta > 0 else column > 0
-    result = db.session.connection().execute(
+    result = conn.execute(
         update(model).where(model.id == line_id, guard).values({counter: column + delta}))
     return result.rowcount == 1
 
@@ -232,20 +236,27 @@ def _is_locked(exc: OperationalError) -> bool:
     return "locked" in text or "busy" in text or "deadlock" in text or "could not serialize" in text
 
 
-def _run_step(text: str, step) -> dict:
-    """Run one serial's step in its own transaction, retrying lost races."""
+@contextmanager
+def _step_connection():
+    """A connection of the service's own for the per-serial steps, each one a transaction
+    on it: cheaper than the ORM session's commit, which the hot path does not need. The
+    request's session writes nothing while steps run, so the two never wait on each other."""
+    with db.engine.connect() as conn:
+        yield conn
+    db.session.expire_all()  # what the session read before the steps may have changed
+
+
+def _run_step(conn: Connection, text: str, step) -> dict:
+    """Run `step(conn)` for one serial in its own transaction, retrying lost races."""
     for attempt in range(12):
         try:
-            result = step()
-            db.session.commit()
-            return result
+            with conn.begin():  # commits when the step returns, rolls back when it raises
+                return step(conn)
         except StepError as exc:
-            db.session.rollback()
             return exc.as_result(text)
         except (_Conflict, IntegrityError):
-            db.session.rollback()  # someone else changed it: read again and decide again
+            pass  # someone else changed it: read again and decide again
         except OperationalError as exc:
-            db.session.rollback()
             if not _is_locked(exc):
                 raise
             time.sleep(0.005 * (attempt + 1))
@@ -285,7 +296,7 @@ def _split_product_codes(texts: list[str], outcome: Outcome) -> tuple[list[str],
     serials, products = [], []
     for text in texts:
         try:
-            interp = identifiers.interpret(text)
+            interp = _interpret_text(text)
         except identifiers.IdentifierError:
             serials.append(text)
             continue
@@ -353,8 +364,8 @@ def _product_for(interp, ctx: _ReceiveContext, text: str) -> Product:
     raise StepError("unknown_sku", "Which product is this? Choose a SKU, or scan its product barcode.")
 
 
-def _receive_one(actor: Actor, ctx: _ReceiveContext, text: str, interp=None) -> dict:
-    interp = interp or _interpret(text)
+def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str) -> dict:
+    interp = _interpret(text)
     product = _product_for(interp, ctx, text)
     serial_text = interp.serial if interp.kind in ("gs1", "imei", "vin") else interp.text
     if not serial_text:
@@ -364,8 +375,8 @@ def _receive_one(actor: Actor, ctx: _ReceiveContext, text: str, interp=None) -> 
         raise StepError("invalid_serial",
                         f"{serial_text} is not a valid serial for {product.sku}: "
                         f"{_pattern_help(product.serial_pattern)}.", product.sku)
-    if db.session.scalar(select(Serial.id).where(Serial.product_id == product.id,
-                                                 Serial.serial == serial_text)):
+    if conn.execute(select(Serial.id).where(Serial.product_id == product.id,
+                                            Serial.serial == serial_text)).first():
         raise StepError("duplicate_serial",
                         f"{serial_text} was already received for {product.sku}.", product.sku)
     po_id = None
@@ -374,20 +385,21 @@ def _receive_one(actor: Actor, ctx: _ReceiveContext, text: str, interp=None) -> 
         if line is None:
             raise StepError("sku_not_on_order",
                             f"{product.sku} is not on purchase order {ctx.po.number}.", product.sku)
-        if not _bump_line(PurchaseOrderLine, line.id, "received_qty", +1):
+        if not _bump_line(conn, PurchaseOrderLine, line.id, "received_qty", +1):
             raise StepError("over_receipt",
                             f"Purchase order {ctx.po.number} expects only {line.qty} of "
                             f"{product.sku}, all received.", product.sku)
         po_id = ctx.po.id
-    serial = Serial(product_id=product.id, serial=serial_text, status=lifecycle.IN_STOCK,
-                    location_id=ctx.location_id, lot=interp.lot or ctx.lot,
-                    expiry=interp.expiry or ctx.expiry, purchase_order_id=po_id)
-    db.session.add(serial)
-    db.session.flush()
-    db.session.add(Event(serial_id=serial.id, type="receive", from_status=None,
-                         to_status=lifecycle.IN_STOCK, to_location_id=ctx.location_id,
-                         purchase_order_id=po_id, user_id=actor.user_id, source=actor.source,
-                         at=utcnow()))
+    now = utcnow()
+    serial_id = conn.execute(insert(Serial).values(
+        product_id=product.id, serial=serial_text, status=lifecycle.IN_STOCK, version=1,
+        location_id=ctx.location_id, lot=interp.lot or ctx.lot,
+        expiry=interp.expiry or ctx.expiry, purchase_order_id=po_id, received_at=now)
+    ).inserted_primary_key[0]
+    conn.execute(insert(Event).values(
+        serial_id=serial_id, type="receive", to_status=lifecycle.IN_STOCK,
+        to_location_id=ctx.location_id, purchase_order_id=po_id, user_id=actor.user_id,
+        source=actor.source, at=now))
     return {"serial": serial_text, "sku": product.sku, "ok": True, "status": lifecycle.IN_STOCK}
 
 
@@ -432,8 +444,10 @@ def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=N
             ctx.product = products[0]
         if not texts and outcome.ignored:
             return outcome  # only product barcodes: the page asks for the serial next
-    for text in texts:
-        outcome.add(text, _run_step(text, lambda t=text: _receive_one(actor, ctx, t)))
+    with _step_connection() as conn:
+        for text in texts:
+            outcome.add(text, _run_step(
+                conn, text, lambda c, t=text: _receive_one(c, actor, ctx, t)))
     return outcome
 
 
@@ -461,10 +475,13 @@ def _place(code, *, required: bool = True) -> Place | None:
 
 
 def _serial_steps(texts: list[str], sku: str | None, outcome: Outcome, step) -> Outcome:
+    """`step(conn, unit)` for the serial each text names, each its own transaction."""
     product = get_product(sku)
     product_id = product.id if product else None
-    for text in texts:
-        outcome.add(text, _run_step(text, lambda t=text: step(find_serial(t, product_id))))
+    with _step_connection() as conn:
+        for text in texts:
+            outcome.add(text, _run_step(
+                conn, text, lambda c, t=text: step(c, find_serial(t, product_id, c))))
     return outcome
 
 
@@ -485,11 +502,11 @@ def move(actor: Actor, *, location=None, serials=None, sku=None, decoded=None) -
     outcome = Outcome()
     texts, _ = _scanned(serials, decoded, outcome)
 
-    def step(unit: Unit) -> dict:
+    def step(conn: Connection, unit: Unit) -> dict:
         status = _next(unit, "move")
         if unit.location_id == to.id:
             return _ok(unit, f"Already at {to.code}.")
-        return _transition(unit, actor, "move", status, {"location_id": to.id})
+        return _transition(conn, unit, actor, "move", status, {"location_id": to.id})
     return _serial_steps(texts, sku, outcome, step)
 
 
@@ -500,10 +517,10 @@ def set_aside(actor: Actor, action: str, *, serials=None, sku=None, location=Non
     outcome = Outcome()
     texts, _ = _scanned(serials, decoded, outcome)
 
-    def step(unit: Unit) -> dict:
+    def step(conn: Connection, unit: Unit) -> dict:
         status = _next(unit, action)
         changes = {"location_id": to.id} if to else {}
-        return _transition(unit, actor, action, status, changes, note=reason)
+        return _transition(conn, unit, actor, action, status, changes, note=reason)
     return _serial_steps(texts, sku, outcome, step)
 
 
@@ -536,7 +553,7 @@ def pick(actor: Actor, *, order=None, serials=None, sku=None, decoded=None) -> O
     outcome = Outcome()
     texts, _ = _scanned(serials, decoded, outcome)
 
-    def step(unit: Unit) -> dict:
+    def step(conn: Connection, unit: Unit) -> dict:
         if unit.status == lifecycle.PICKED and unit.sales_order_id == so.id:
             return _ok(unit, f"Already picked for {so.number}.")
         if unit.status == lifecycle.PICKED:
@@ -549,11 +566,11 @@ def pick(actor: Actor, *, order=None, serials=None, sku=None, decoded=None) -> O
                             f"{unit.serial} is at {unit.location_code}, which is not a "
                             "pickable location.", unit.sku)
         line_id, qty = so.line_for(unit)
-        if not _bump_line(SalesOrderLine, line_id, "filled_qty", +1):
+        if not _bump_line(conn, SalesOrderLine, line_id, "filled_qty", +1):
             raise StepError("order_line_full",
                             f"Order {so.number} needs only {qty} of {unit.sku}; that line "
                             "is already full.", unit.sku)
-        return _transition(unit, actor, "pick", status, {"sales_order_id": so.id},
+        return _transition(conn, unit, actor, "pick", status, {"sales_order_id": so.id},
                            sales_order_id=so.id)
     return _serial_steps(texts, sku, outcome, step)
 
@@ -565,13 +582,13 @@ def unpick(actor: Actor, *, order=None, location=None, serials=None, sku=None,
     outcome = Outcome()
     texts, _ = _scanned(serials, decoded, outcome)
 
-    def step(unit: Unit) -> dict:
+    def step(conn: Connection, unit: Unit) -> dict:
         if unit.sales_order_id != so.id or unit.status != lifecycle.PICKED:
             raise StepError("serial_not_on_order",
                             f"{unit.serial} is not picked for order {so.number}.", unit.sku)
         status = _next(unit, "unpick")
-        _bump_line(SalesOrderLine, so.line_for(unit)[0], "filled_qty", -1)
-        return _transition(unit, actor, "unpick", status,
+        _bump_line(conn, SalesOrderLine, so.line_for(unit)[0], "filled_qty", -1)
+        return _transition(conn, unit, actor, "unpick", status,
                            {"sales_order_id": None, "location_id": to.id}, sales_order_id=so.id)
     return _serial_steps(texts, sku, outcome, step)
 
@@ -592,21 +609,25 @@ def ship(actor: Actor, *, order=None, partial=False) -> Outcome:
     if not picked:
         raise RequestError(409, "nothing_to_ship", f"Nothing is picked for order {so.number}.")
     outcome = Outcome()
-    for serial_id, text in picked:
-        def step(sid=serial_id) -> dict:
-            unit = _units_by_id(sid)
-            status = _next(unit, "ship")
-            warranty = utcnow().date() + timedelta(days=unit.warranty_days or 0)
-            return _transition(unit, actor, "ship", status, {
-                "customer_id": so.customer_id, "shipped_at": utcnow(),
-                "warranty_until": warranty}, sales_order_id=so.id, customer_id=so.customer_id)
-        outcome.results.append(_run_step(text, step))
+    with _step_connection() as conn:
+        for serial_id, text in picked:
+            outcome.add(text, _run_step(conn, text, lambda c, sid=serial_id: _ship_one(
+                c, actor, so, _unit_by_id(c, sid))))
     _settle_order(so.id)
     return outcome
 
 
-def _units_by_id(serial_id: int) -> Unit:
-    return Unit(*_BY_ID_SQL.run(db.session.connection(), {"serial_id": serial_id}).fetchone())
+def _ship_one(conn: Connection, actor: Actor, so: OpenOrder, unit: Unit) -> dict:
+    status = _next(unit, "ship")
+    now = utcnow()
+    warranty = now.date() + timedelta(days=unit.warranty_days or 0)
+    return _transition(conn, unit, actor, "ship", status, {
+        "customer_id": so.customer_id, "shipped_at": now, "warranty_until": warranty},
+        sales_order_id=so.id, customer_id=so.customer_id)
+
+
+def _unit_by_id(conn: Connection, serial_id: int) -> Unit:
+    return Unit(*_BY_ID_SQL.run(conn, {"serial_id": serial_id}).fetchone())
 
 
 def _settle_order(order_id: int) -> None:
@@ -631,10 +652,10 @@ def return_(actor: Actor, *, serials=None, sku=None, reason=None, disposition=No
     outcome = Outcome()
     texts, _ = _scanned(serials, decoded, outcome)
 
-    def step(unit: Unit) -> dict:
+    def step(conn: Connection, unit: Unit) -> dict:
         status = _next(unit, "return", disposition)
         changes = {"sales_order_id": None, "customer_id": None, "warranty_until": None,
                    "location_id": to.id if to else None}
-        return _transition(unit, actor, "return", status, changes, note=str(reason).strip(),
+        return _transition(conn, unit, actor, "return", status, changes, note=str(reason).strip(),
                            sales_order_id=unit.sales_order_id, customer_id=unit.customer_id)
     return _serial_steps(texts, sku, outcome, step)
