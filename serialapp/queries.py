@@ -6,8 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from . import lifecycle
-from .errors import RequestError, bad_request, not_found
+from .errors import RequestError, StepError, bad_request, not_found
 from .extensions import db
+from .inventory import find_serial
 from .models import (Customer, Event, Location, Product, PurchaseOrder, SalesOrder, Serial)
 
 
@@ -150,8 +151,6 @@ def serial_view(serial: Serial) -> dict:
 
 def lookup_serials(text: str, sku: str | None = None) -> list[Serial]:
     """All serials with this text (a serial number is unique only within its product)."""
-    from .inventory import find_serial  # interpretation of GS1/IMEI lives with the service
-    from .errors import StepError
     query = select(Serial).where(Serial.serial == text.strip())
     if sku:
         query = query.join(Serial.product).where(Product.sku == sku)
