@@ -66,7 +66,7 @@ class Outcome:
 
 # ---------------------------------------------------------------- lookups
 
-def _by_key(column, value, field: str, what: str, code: str, *, required: bool):
+def by_key(column, value, field: str, what: str, code: str, *, required: bool):
     """The row whose `column` is `value`: None if not given and optional, else 400/404."""
     if value is None or not str(value).strip():
         if required:
@@ -79,12 +79,12 @@ def _by_key(column, value, field: str, what: str, code: str, *, required: bool):
 
 
 def get_location(code, *, required: bool = True) -> Location | None:
-    return _by_key(Location.code, code, "location", "location", "unknown_location",
+    return by_key(Location.code, code, "location", "location", "unknown_location",
                    required=required)
 
 
 def get_product(sku) -> Product | None:
-    return _by_key(Product.sku, sku, "sku", "product with SKU", "unknown_sku", required=False)
+    return by_key(Product.sku, sku, "sku", "product with SKU", "unknown_sku", required=False)
 
 
 def product_by_gtin(gtin14: str) -> Product | None:
@@ -92,12 +92,12 @@ def product_by_gtin(gtin14: str) -> Product | None:
 
 
 def get_sales_order(number) -> SalesOrder:
-    return _by_key(SalesOrder.number, number, "order", "sales order", "unknown_order",
+    return by_key(SalesOrder.number, number, "order", "sales order", "unknown_order",
                    required=True)
 
 
 def get_purchase_order(number) -> PurchaseOrder | None:
-    return _by_key(PurchaseOrder.number, number, "purchase_order", "purchase order",
+    return by_key(PurchaseOrder.number, number, "purchase_order", "purchase order",
                    "unknown_order", required=False)
 
 

@@ -7,17 +7,11 @@ from ..auth import require_role
 from ..errors import RequestError
 from ..extensions import db
 from ..idempotency import idempotent
+from ..inventory import by_key
 from ..lifecycle import SETUP_ROLE
 from ..models import Customer, Location, Product, PurchaseOrder, SalesOrder
 from . import bp
 from .payload import json_body
-
-
-def _one(model, column, value, code: str, what: str):
-    obj = db.session.scalar(select(model).where(column == value))
-    if obj is None:
-        raise RequestError(404, code, f"There is no {what} '{value}'.")
-    return obj
 
 
 # Each resource: (path, model, key column, 404 code, name, create, view)
@@ -54,7 +48,7 @@ def _register(path, model, column, code, what, create, view) -> None:
         return {path.replace("-", "_"): [list_view(r) for r in rows]}
 
     def read_one(key):
-        return view(_one(model, column, key, code, what))
+        return view(by_key(column, key, "key", what, code, required=True))
 
     bp.post(f"/{path}", endpoint=f"create_{endpoint}")(
         idempotent(require_role(SETUP_ROLE)(create_one)))

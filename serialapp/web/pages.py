@@ -1,6 +1,6 @@
 """Login, home, the scan pages, a serial's page, products."""
 import hashlib
-from functools import wraps
+from functools import lru_cache, wraps
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -163,16 +163,25 @@ def product_page(sku):
     return render_template("product.html", p=queries.product_view(product))
 
 
+@lru_cache(maxsize=4)
+def _shell_version(static_folder: str) -> str:
+    """A digest of the static files, read once per process: browsers ask for /sw.js on
+    every page load, and a release (a new process) is when the files change."""
+    static = Path(static_folder)
+    digest = hashlib.sha256()
+    for path in sorted(static.rglob("*")):
+        if path.is_file() and path.suffix not in (".py", ".pyc"):
+            digest.update(path.relative_to(static).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 @bp.get("/sw.js")
 def service_worker():
     """The PWA's service worker, served from the root so its scope covers every page.
     Its cache name carries a digest of the static files, so a release replaces the cache."""
     static = Path(current_app.static_folder)
-    digest = hashlib.sha256()
-    for path in sorted(static.rglob("*")):
-        if path.is_file() and path.suffix not in (".py", ".pyc"):
-            digest.update(path.relative_to(static).as_posix().encode() + path.read_bytes())
-    body = (static / "sw.js").read_text().replace("__SHELL_VERSION__", digest.hexdigest()[:12])
+    body = (static / "sw.js").read_text().replace(
+        "__SHELL_VERSION__", _shell_version(current_app.static_folder))
     response = current_app.response_class(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     return response
