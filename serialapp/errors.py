@@ -2,16 +2,29 @@
 
 
 class RequestError(Exception):
-    """The whole request can't be processed: nothing was changed."""
+    """The whole request can't be processed: nothing was changed.
 
-    def __init__(self, status: int, code: str, message: str):
+    `retry_after` (seconds) marks an answer that means "try again later": it is sent as a
+    Retry-After header, and only such answers (and 5xx) are retried by the phone's outbox;
+    every other refusal is final and shown to the picker."""
+
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
     def as_dict(self) -> dict:
         return {"error": {"code": self.code, "message": self.message}}
+
+    def response(self):
+        from flask import jsonify
+        response = jsonify(self.as_dict())
+        response.status_code = self.status
+        if self.retry_after is not None:
+            response.headers["Retry-After"] = str(self.retry_after)
+        return response
 
 
 class StepError(Exception):
@@ -36,3 +49,8 @@ def bad_request(message: str, code: str = "bad_request") -> RequestError:
 
 def not_found(code: str, message: str) -> RequestError:
     return RequestError(404, code, message)
+
+
+def busy(message: str = "The system is busy; this will be tried again in a moment.",
+         retry_after: int = 2) -> RequestError:
+    return RequestError(503, "busy", message, retry_after=retry_after)

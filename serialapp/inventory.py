@@ -17,8 +17,8 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from . import identifiers, lifecycle
-from .errors import RequestError, StepError, bad_request, not_found
+from . import identifiers, lifecycle, steplog
+from .errors import RequestError, StepError, bad_request, busy, not_found
 from .extensions import db
 from .hotpath import Prepared
 from .models import (Event, Location, Product, PurchaseOrder, PurchaseOrderLine, SalesOrder,
@@ -246,14 +246,29 @@ def _step_connection():
     db.session.expire_all()  # what the session read before the steps may have changed
 
 
-def _run_step(conn: Connection, text: str, step) -> dict:
-    """Run `step(conn)` for one serial in its own transaction, retrying lost races."""
+def _run_step(conn: Connection, text: str, step, log: steplog.StepLog | None = None,
+              index: int = 0) -> dict:
+    """Run `step(conn)` for one serial in its own transaction, retrying lost races. With a
+    step log (a keyed request), a step an earlier attempt did answers as it did then, and a
+    new step's result is stored in the transaction that does it."""
+    if log is not None and index in log.done:
+        return log.done[index]
     for attempt in range(12):
         try:
             with conn.begin():  # commits when the step returns, rolls back when it raises
-                return step(conn)
+                result = step(conn)
+                if log is not None:
+                    log.record(conn, index, result)
+            if log is not None:
+                log.recorded(index)
+            return result
         except StepError as exc:
-            return exc.as_result(text)
+            result = exc.as_result(text)
+            if log is not None:
+                with conn.begin():
+                    log.record(conn, index, result)
+                log.recorded(index)
+            return result
         except (_Conflict, IntegrityError):
             pass  # someone else changed it: read again and decide again
         except OperationalError as exc:
@@ -262,6 +277,15 @@ def _run_step(conn: Connection, text: str, step) -> dict:
             time.sleep(0.005 * (attempt + 1))
     return {"serial": text, "ok": False,
             "error": {"code": "busy", "message": "The system is busy; scan this serial again."}}
+
+
+def _run_steps(outcome: "Outcome", items: list[tuple[str, object]]) -> "Outcome":
+    """Each (text, step) in order, each its own transaction, on the service's connection."""
+    log = steplog.current()
+    with _step_connection() as conn:
+        for index, (text, step) in enumerate(items):
+            outcome.add(text, _run_step(conn, text, step, log, index))
+    return outcome
 
 
 def _texts(serials) -> list[str]:
@@ -280,15 +304,23 @@ def _texts(serials) -> list[str]:
 
 
 def _scanned(serials, decoded: list[str] | None, outcome: Outcome) -> tuple[list[str], list]:
-    """Typed serials and codes decoded from photos, with product barcodes set aside."""
-    typed = _texts(serials) if serials not in (None, "", []) or decoded is None else []
-    decoded = list(dict.fromkeys(t for t in (decoded or []) if t.strip()))
-    if not typed and not decoded:
-        raise RequestError(422, "no_code_found",
-                           "No barcode was found in the photo. Hold the phone steady, closer, "
-                           "with more light, and try again.")
-    outcome.from_images.update(t for t in decoded if t not in typed)
-    return _split_product_codes(typed + decoded, outcome)
+    """Typed serials and codes decoded from photos, with product barcodes set aside. A
+    resumed request takes the list its first attempt made."""
+    def compute() -> dict:
+        typed = _texts(serials) if serials not in (None, "", []) or decoded is None else []
+        codes = list(dict.fromkeys(t for t in (decoded or []) if t.strip()))
+        if not typed and not codes:
+            raise RequestError(422, "no_code_found",
+                               "No barcode was found in the photo. Hold the phone steady, "
+                               "closer, with more light, and try again.")
+        first = Outcome()
+        texts, products = _split_product_codes(typed + codes, first)
+        return {"texts": texts, "from_images": [t for t in codes if t not in typed],
+                "ignored": first.ignored, "products": [p.id for p in products]}
+    plan = steplog.plan(compute)
+    outcome.from_images.update(plan["from_images"])
+    outcome.ignored.extend(plan["ignored"])
+    return plan["texts"], [db.session.get(Product, pid) for pid in plan["products"]]
 
 
 def _split_product_codes(texts: list[str], outcome: Outcome) -> tuple[list[str], list[Product]]:
@@ -418,7 +450,7 @@ def _mint(product: Product, count: int) -> list[str]:
             return [identifiers.mint_serial(product.serial_pattern, n)
                     for n in range(start, start + count)]
         db.session.rollback()
-    raise RequestError(503, "busy", "The system is busy; try again.")
+    raise busy()
 
 
 def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=None, expiry=None,
@@ -437,18 +469,16 @@ def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=N
         if ctx.product is None:
             raise bad_request("Say which product to generate serials for (field 'sku').",
                               "missing_field")
-        texts = _mint(ctx.product, generate)
+        # Minted once: a retry of a crashed request receives the same serials, not new ones.
+        texts = steplog.plan(lambda: _mint(ctx.product, generate))
     else:
         texts, products = _scanned(serials, decoded, outcome)
         if ctx.product is None and len({p.id for p in products}) == 1:
             ctx.product = products[0]
         if not texts and outcome.ignored:
             return outcome  # only product barcodes: the page asks for the serial next
-    with _step_connection() as conn:
-        for text in texts:
-            outcome.add(text, _run_step(
-                conn, text, lambda c, t=text: _receive_one(c, actor, ctx, t)))
-    return outcome
+    return _run_steps(outcome, [(t, lambda c, t=t: _receive_one(c, actor, ctx, t))
+                                for t in texts])
 
 
 # ---------------------------------------------------------------- move, quarantine, scrap
@@ -478,11 +508,8 @@ def _serial_steps(texts: list[str], sku: str | None, outcome: Outcome, step) -> 
     """`step(conn, unit)` for the serial each text names, each its own transaction."""
     product = get_product(sku)
     product_id = product.id if product else None
-    with _step_connection() as conn:
-        for text in texts:
-            outcome.add(text, _run_step(
-                conn, text, lambda c, t=text: step(c, find_serial(t, product_id, c))))
-    return outcome
+    return _run_steps(outcome, [(t, lambda c, t=t: step(c, find_serial(t, product_id, c)))
+                                for t in texts])
 
 
 def _ok(unit: Unit, note: str) -> dict:
@@ -542,7 +569,9 @@ class OpenOrder:
 
 def _open_order(number) -> OpenOrder:
     so = get_sales_order(number)
-    if so.status == "shipped":
+    log = steplog.current()
+    resuming = log is not None and log.plan is not None
+    if so.status == "shipped" and not resuming:  # a resumed ship may have settled it
         raise RequestError(409, "order_closed", f"Sales order {so.number} has already shipped.")
     return OpenOrder(so.id, so.number, so.customer_id,
                      {ln.product_id: (ln.id, ln.qty) for ln in so.lines})
@@ -603,16 +632,18 @@ def ship(actor: Actor, *, order=None, partial=False) -> Outcome:
         raise RequestError(409, "order_incomplete",
                            f"Order {so.number} is not fully picked ({'; '.join(short)}). "
                            "Pick the rest, or ship with partial=true.")
-    picked = db.session.execute(select(Serial.id, Serial.serial).where(
-        Serial.sales_order_id == so.id, Serial.status == lifecycle.PICKED)
-        .order_by(Serial.id)).all()
-    if not picked:
-        raise RequestError(409, "nothing_to_ship", f"Nothing is picked for order {so.number}.")
-    outcome = Outcome()
-    with _step_connection() as conn:
-        for serial_id, text in picked:
-            outcome.add(text, _run_step(conn, text, lambda c, sid=serial_id: _ship_one(
-                c, actor, so, _unit_by_id(c, sid))))
+
+    def compute() -> list:
+        picked = db.session.execute(select(Serial.id, Serial.serial).where(
+            Serial.sales_order_id == so.id, Serial.status == lifecycle.PICKED)
+            .order_by(Serial.id)).all()
+        if not picked:
+            raise RequestError(409, "nothing_to_ship", f"Nothing is picked for order {so.number}.")
+        return [list(row) for row in picked]
+    picked = steplog.plan(compute)
+    outcome = _run_steps(Outcome(), [
+        (text, lambda c, sid=serial_id: _ship_one(c, actor, so, _unit_by_id(c, sid)))
+        for serial_id, text in picked])
     _settle_order(so.id)
     return outcome
 

@@ -186,3 +186,15 @@ class IdempotencyRecord(db.Model):
     status_code: Mapped[int | None] = mapped_column(Integer)  # None: still being processed
     body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class IdempotencyStep(db.Model):
+    """What one step of a keyed request did, written in that step's own transaction, so a
+    retry after a crash answers the steps already done as they were and does only the rest.
+    Step -1 holds the request's plan (the serials it acts on, in order), written with the
+    first step: a retry then walks the same list even if a photo decodes differently."""
+    __tablename__ = "idempotency_steps"
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    step: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    result: Mapped[str] = mapped_column(Text)

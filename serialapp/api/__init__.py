@@ -18,7 +18,7 @@ def error_body(status: int, code: str, message: str):
 
 @bp.errorhandler(RequestError)
 def _request_error(exc: RequestError):
-    return error_body(exc.status, exc.code, exc.message)
+    return exc.response()
 
 
 @bp.errorhandler(CSRFError)

@@ -135,3 +135,62 @@ def test_racing_pickers_cannot_overfill_a_line(app, manager, users, live_server)
     assert sum(r["ok"] for r in results) == 1
     assert {r["error"]["code"] for r in results if not r["ok"]} == {"order_line_full"}
     assert manager.get("/sales-orders/SO2").get_json()["lines"][0]["picked"] == 1
+
+
+def _user_id(app, name):
+    from serialapp.models import User
+    with app.app_context():
+        return db.session.scalar(select(User.id).where(User.name == name))
+
+
+def test_a_retry_waits_for_a_first_attempt_still_running_then_replays_it(app, manager):
+    """While the first attempt holds the key, a retry waits for it instead of a 409; it
+    then answers from the finished record."""
+    from serialapp import keylock
+    setup_shop(manager)
+    body = {"location": "A1", "sku": "PHONE", "serials": [imei(1)]}
+    answers = {}
+    with app.app_context():
+        with keylock.held(db.engine, _user_id(app, "manager"), "slow", 5):
+            # The "first attempt" (this test) holds the key and finishes the request itself.
+            first = manager.post("/receive", body)  # no key: the work itself
+            assert first.get_json()["results"][0]["ok"]
+            t = threading.Thread(target=lambda: answers.update(
+                r=manager.post("/move", {"location": "A2", "serials": [imei(1)]}, key="slow")))
+            t.start()
+            t.join(0.5)
+            assert t.is_alive(), "the retry must wait while the key is held"
+        t.join(10)
+    assert answers["r"].status_code == 200
+    assert answers["r"].get_json()["results"][0]["ok"] is True
+
+
+def test_a_retry_held_up_too_long_is_told_to_come_back_with_retry_after(app, manager):
+    from serialapp import keylock
+    setup_shop(manager)
+    app.config["IDEMPOTENCY_WAIT_S"] = 0.3
+    with app.app_context():
+        with keylock.held(db.engine, _user_id(app, "manager"), "stuck", 5):
+            r = manager.post("/receive", {"location": "A1", "sku": "PHONE",
+                                          "serials": [imei(1)]}, key="stuck")
+    assert r.status_code == 409
+    assert r.get_json()["error"]["code"] == "idempotency_in_progress"
+    assert int(r.headers["Retry-After"]) > 0
+    # Nothing was done, and the key works once the first attempt is gone.
+    again = manager.post("/receive", {"location": "A1", "sku": "PHONE", "serials": [imei(1)]},
+                         key="stuck")
+    assert again.get_json()["results"][0]["ok"] is True
+
+
+def test_final_refusals_carry_no_retry_after_and_are_replayed(manager):
+    setup_shop(manager)
+    manager.post("/receive", {"location": "A1", "sku": "PHONE", "serials": [imei(1)]})
+    manager.post("/pick", {"order": "SO2", "serials": [imei(1)]})
+    assert manager.post("/ship", {"order": "SO2"}, key="ship-1").status_code == 200
+    closed = manager.post("/ship", {"order": "SO2"}, key="ship-2")
+    assert closed.status_code == 409 and closed.get_json()["error"]["code"] == "order_closed"
+    assert "Retry-After" not in closed.headers
+    assert manager.post("/ship", {"order": "SO2"}, key="ship-2").headers.get(
+        "Idempotent-Replayed") == "true"
+    incomplete = manager.post("/ship", {"order": "SO1"}, key="ship-3")
+    assert incomplete.status_code == 409 and "Retry-After" not in incomplete.headers

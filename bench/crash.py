@@ -1,0 +1,233 @@
+"""Power cut mid-batch: clients receive serials through gunicorn with Idempotency-Keys, the
+whole gunicorn process group is SIGKILLed several times mid-stream and restarted, and every
+client retries each request with its key until it gets an answer. Then:
+
+- lost: a serial a client sent that is not in the database;
+- doubled: a serial with more than one receive event, or more than one row;
+- told duplicate for own scan: a result `duplicate_serial` for a serial of one's own request;
+- generate: `generate: N` requests must leave exactly N serials each, all in the answer;
+- longest wait: the longest a retry was kept waiting ("in progress" answers) after a restart.
+
+    .venv/bin/python bench/crash.py [--clients 8] [--kills 3] [--batch 100]
+    TEST_DATABASE_URL=postgresql+psycopg://... .venv/bin/python bench/crash.py
+
+The suite runs a short version (tests/integration/test_crash.py)."""
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(database_url: str) -> str:
+    """Migrate, and make a user, a token, a product of each kind and a location."""
+    from flask_migrate import upgrade
+
+    from serialapp import auth, create_app
+    from serialapp.extensions import db
+    from serialapp.models import Location, Product
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "crash"})
+    with app.app_context():
+        upgrade()
+        user = auth.create_user("crash", "manager", "crash-pw-1")
+        token = auth.issue_token(user)
+        db.session.add_all([Product(sku="UNIT", name="Unit"),
+                            Product(sku="OWN", name="Own", serial_pattern="OWN-{seq:07}"),
+                            Location(code="DOCK", kind="dock")])
+        db.session.commit()
+        db.engine.dispose()
+    return token
+
+
+class Server:
+    def __init__(self, database_url: str, workers: int = 2):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="crash")
+        self.workers = workers
+        self.proc = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-w", str(self.workers),
+             "--threads", "4", "-b", f"127.0.0.1:{self.port}", "--log-level", "warning",
+             "app:app"], cwd=ROOT, env=self.env, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/login", timeout=1).read()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("gunicorn did not start")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: master and workers die mid-request."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+class Client(threading.Thread):
+    def __init__(self, n: int, server: Server, token: str, batch: int, requests: int,
+                 generate: int, stop: threading.Event):
+        super().__init__(daemon=True)
+        self.n, self.server, self.token, self.batch = n, server, token, batch
+        self.requests, self.generate, self.stop = requests, generate, stop
+        self.sent: list[str] = []          # every serial text this client sent
+        self.answered: list[str] = []      # serials named ok in the answers
+        self.own_duplicates = 0
+        self.generated: list[tuple[int, list[str]]] = []  # (asked, serials in the answer)
+        self.longest_wait = 0.0
+        self.errors: list[str] = []
+
+    def post(self, body: dict, key: str) -> dict:
+        data = json.dumps(body).encode()
+        waiting_since = None
+        while True:
+            req = urllib.request.Request(
+                self.server.url + "/api/receive", data=data, method="POST",
+                headers={"Authorization": f"Bearer {self.token}", "Idempotency-Key": key,
+                         "Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=60) as r:
+                    answer = json.loads(r.read())
+                if waiting_since is not None:
+                    self.longest_wait = max(self.longest_wait, time.monotonic() - waiting_since)
+                return answer
+            except urllib.error.HTTPError as exc:
+                if exc.headers.get("Retry-After"):
+                    waiting_since = waiting_since or time.monotonic()
+                    time.sleep(float(exc.headers.get("Retry-After") or 0.2))
+                    continue
+                if exc.code >= 500:
+                    time.sleep(0.1)
+                    continue
+                self.errors.append(f"{exc.code} {exc.read()[:200]!r}")
+                return {"results": []}
+            except OSError:
+                time.sleep(0.05)  # the server is down: retry with the same key
+
+    def run(self) -> None:
+        for r in range(self.requests):
+            key = f"c{self.n}-r{r}"
+            if self.generate and r % 3 == 2:
+                answer = self.post({"location": "DOCK", "sku": "OWN", "generate": self.generate},
+                                   key)
+                self.generated.append((self.generate, [x["serial"] for x in answer["results"]
+                                                       if x.get("ok")]))
+                continue
+            serials = [f"C{self.n}-R{r:04d}-{i:04d}" for i in range(self.batch)]
+            self.sent.extend(serials)
+            answer = self.post({"location": "DOCK", "sku": "UNIT", "serials": serials}, key)
+            for x in answer["results"]:
+                if x.get("ok"):
+                    self.answered.append(x["serial"])
+                elif x.get("error", {}).get("code") == "duplicate_serial":
+                    self.own_duplicates += 1
+                else:
+                    self.errors.append(json.dumps(x)[:200])
+
+
+def count(database_url: str) -> dict:
+    from sqlalchemy import create_engine, text
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text(
+            "SELECT s.serial, count(e.id) FROM serials s LEFT JOIN events e "
+            "ON e.serial_id = s.id AND e.type = 'receive' GROUP BY s.id, s.serial")).all())
+        doubled_rows = conn.execute(text(
+            "SELECT count(*) FROM (SELECT serial FROM serials GROUP BY serial "
+            "HAVING count(*) > 1) d")).scalar()
+        interrupted = conn.execute(text(
+            "SELECT count(DISTINCT key) FROM idempotency_steps")).scalar()
+    engine.dispose()
+    return {"events": rows, "doubled_rows": doubled_rows, "unfinished_keys": interrupted}
+
+
+def run(database_url: str, *, clients: int = 6, kills: int = 2, batch: int = 100,
+        requests: int = 6, generate: int = 150, kill_every_s: float = 0.6) -> dict:
+    token = prepare(database_url)
+    server = Server(database_url)
+    server.start()
+    stop = threading.Event()
+    threads = [Client(n, server, token, batch, requests, generate, stop) for n in range(clients)]
+    for t in threads:
+        t.start()
+    interrupted = 0
+    for _ in range(kills):
+        time.sleep(kill_every_s)
+        server.kill()
+        interrupted = max(interrupted, count(database_url)["unfinished_keys"])
+        server.start()
+    for t in threads:
+        t.join(timeout=300)
+    server.kill()
+    found = count(database_url)
+    events = found["events"]
+    sent = [s for t in threads for s in t.sent]
+    generated = [g for t in threads for g in t.generated]
+    minted = [s for s in events if s.startswith("OWN-")]
+    return {
+        "serials_sent": len(sent),
+        "lost": sum(1 for s in sent if events.get(s, 0) == 0),
+        "doubled": sum(1 for n in events.values() if n > 1) + found["doubled_rows"],
+        "told_duplicate_for_own_scan": sum(t.own_duplicates for t in threads),
+        "not_answered_ok": len(sent) - sum(len(t.answered) for t in threads),
+        "generate_requests": len(generated),
+        "generate_wrong_count": sum(1 for asked, got in generated if len(got) != asked),
+        "minted_not_in_any_answer": len(set(minted) - {s for _, got in generated for s in got}),
+        "requests_cut_mid_batch": interrupted,
+        "longest_wait_s": round(max(t.longest_wait for t in threads), 2),
+        "other_errors": [e for t in threads for e in t.errors][:5],
+        "hung_clients": sum(1 for t in threads if t.is_alive()),
+    }
+
+
+def main() -> None:
+    import tempfile
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--kills", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=12)
+    parser.add_argument("--generate", type=int, default=1000)
+    args = parser.parse_args()
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tempfile.mkdtemp(prefix='crash-')}/crash.db"
+    elif url.startswith("postgresql"):
+        _reset_postgres(url)
+    figures = run(url, clients=args.clients, kills=args.kills, batch=args.batch,
+                  requests=args.requests, generate=args.generate, kill_every_s=1.0)
+    print(f"database: {url.split(':')[0]}")
+    for name, value in figures.items():
+        print(f"  {name:30} {value}")
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

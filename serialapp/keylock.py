@@ -1,0 +1,103 @@
+"""A lock per Idempotency-Key that the operating system or the database lets go of when the
+process holding it dies.
+
+The idempotency record says whether a request with a key has finished; it cannot say whether
+an unfinished one is still running or died in a crash. A timeout can only guess, and guessed
+wrong for minutes after a crash. So the request holds this lock while it runs: a retry that
+gets the lock knows the first attempt is over (finished, or dead mid-way, and then resumable),
+and a retry that cannot get it waits only as long as the first attempt really runs.
+
+- PostgreSQL: a session advisory lock on a connection of its own. The server drops it when
+  that connection closes, which a killed process's connection does at once.
+- SQLite (one host by nature): flock() on a file beside the database. The kernel drops it
+  when the process dies. flock belongs to an open file, so two threads of one process
+  exclude each other too. Keys share a fixed set of lock files (stripes) so that no file is
+  ever deleted while another process may be opening it; two keys on one stripe only wait
+  for each other, which the short critical sections make cheap."""
+import fcntl
+import hashlib
+import os
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+STRIPES = 256
+POLL_S = 0.02
+
+
+class Timeout(Exception):
+    """The lock stayed taken for the whole wait: the first attempt is still running."""
+
+
+def _number(user_id: int, key: str) -> int:
+    digest = hashlib.sha256(f"{user_id}\x00{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def held(engine, user_id: int, key: str, wait_s: float):
+    """Hold the lock for (user, key) for the with-block; Timeout after `wait_s`."""
+    number = _number(user_id, key)
+    if engine.dialect.name == "postgresql":
+        with _pg_lock(engine, number, wait_s):
+            yield
+    elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        with _file_lock(Path(engine.url.database), number, wait_s):
+            yield
+    else:
+        with _thread_lock(number, wait_s):
+            yield
+
+
+@contextmanager
+def _pg_lock(engine, number: int, wait_s: float):
+    from sqlalchemy import text
+    with engine.connect() as conn:
+        deadline = time.monotonic() + wait_s
+        while not conn.execute(text("SELECT pg_try_advisory_lock(:n)"), {"n": number}).scalar():
+            conn.rollback()
+            if time.monotonic() > deadline:
+                raise Timeout()
+            time.sleep(POLL_S)
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:n)"), {"n": number})
+            conn.commit()
+
+
+@contextmanager
+def _file_lock(database: Path, number: int, wait_s: float):
+    folder = database.parent / (database.name + ".locks")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(folder / f"{number % STRIPES:03d}", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise Timeout() from None
+                time.sleep(POLL_S)
+        yield
+    finally:
+        os.close(fd)  # closing the file releases the lock
+
+
+_THREAD_LOCKS = [threading.Lock() for _ in range(STRIPES)]
+
+
+@contextmanager
+def _thread_lock(number: int, wait_s: float):
+    """An in-memory database lives in one process: a thread lock is all it needs."""
+    lock = _THREAD_LOCKS[number % STRIPES]
+    if not lock.acquire(timeout=wait_s):
+        raise Timeout()
+    try:
+        yield
+    finally:
+        lock.release()
