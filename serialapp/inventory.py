@@ -631,7 +631,7 @@ def ship(actor: Actor, *, order=None, partial=False) -> Outcome:
     if short and not partial:
         raise RequestError(409, "order_incomplete",
                            f"Order {so.number} is not fully picked ({'; '.join(short)}). "
-                           "Pick the rest, or ship with partial=true.")
+                           "Pick the rest, or ship what is picked as a partial shipment.")
 
     def compute() -> list:
         picked = db.session.execute(select(Serial.id, Serial.serial).where(

@@ -4,9 +4,18 @@
 // from the server; a retry re-uses its key. So a scan survives a lost connection, a reload
 // or a closed tab, and the server applies it exactly once.
 //
-// window.serialappOutbox = { submit, flush, items, count, state, newKey, csrfToken }
-// Events on document: "serialapp:outbox" {pending, stalled, online} whenever that changes;
-// "serialapp:sent" {item, status, body, waited} for each item answered.
+// What is retried: only what the server did not decide. A network failure, a 5xx, or an
+// answer carrying Retry-After (busy, still in progress, rate limited) is sent again, after
+// the delay the server asked for. Every other answer is final: a refusal (order closed,
+// not fully picked...) is shown with its reason and the queue moves on to the next scan.
+// A scan the server keeps failing on (5xx, several times) is set aside, not dropped: it
+// stays listed, with "Try again" and "Discard", and no longer holds up the scans after it.
+//
+// window.serialappOutbox = { submit, flush, items, discard, retry, count, state, newKey,
+//                            csrfToken }
+// Events on document: "serialapp:outbox" {pending, failed, stalled, online, retryIn}
+// whenever that changes; "serialapp:sent" {item, status, body, waited} for each item
+// answered; "serialapp:discarded" {item} when a person discards one.
 (function () {
   "use strict";
   const DB_NAME = "serialapp";
@@ -14,8 +23,10 @@
   const LOCK = "serialapp-outbox";
   const TIMEOUT_JSON_MS = 20000;
   const TIMEOUT_UPLOAD_MS = 120000;
-  const MAX_SERVER_ERRORS = 5;     // a scan the server fails on 5 times is given up, with a message
-  const RETRY_MIN_MS = 3000;
+  const MAX_SERVER_ERRORS = 5;     // a scan the server fails on 5 times is set aside
+  const RETRY_AFTER_MAX_S = 300;
+  // Tests shorten the wait between tries (window.serialappOutboxRetryMs, set before load).
+  const RETRY_MIN_MS = window.serialappOutboxRetryMs || 3000;
   const RETRY_MAX_MS = 60000;
   const SAFETY_POLL_MS = 20000;
 
@@ -148,26 +159,31 @@
       } catch (e) {
         data = null;
       }
-      return { status: response.status, body: data };
+      const after = parseFloat(response.headers.get("Retry-After"));
+      return { status: response.status, body: data,
+               retryAfter: Number.isFinite(after) ? Math.min(Math.max(after, 0), RETRY_AFTER_MAX_S)
+                                                  : null };
     } finally {
       clearTimeout(timer);
     }
   }
 
   // What an answer means for the queued item:
-  // "done": definitive, the item leaves the outbox (success, or a refusal with its reason);
-  // "retry": nothing was decided (server busy or down, a proxy or portal answered);
-  // "login": the session ended; "csrf": the page's security token is stale.
+  // "done": final, the item leaves the outbox (success, or a refusal with its reason);
+  // "retry": nothing was decided (network, 5xx, an answer with Retry-After, or a proxy or
+  // captive portal answering instead of our API); "login": the session ended;
+  // "csrf": the page's security token is stale.
   function verdict(res) {
     const status = res.status;
     const body = res.body && typeof res.body === "object" ? res.body : null;
     const code = body && body.error ? body.error.code : null;
     if (status === 401) return "login";
     if (status === 400 && code === "csrf_failed") return "csrf";
+    if (res.retryAfter !== null && res.retryAfter !== undefined) return "retry";
+    if (status >= 500) return "retry";
     if (!body) return "retry";  // not an answer from our API
     if (status >= 200 && status < 300) return "done";
-    if ([408, 409, 425, 429].includes(status) || status >= 500) return "retry";
-    if (status >= 400 && body.error) return "done";
+    if (status >= 400 && body.error) return "done";  // a refusal: final, shown with its reason
     return "retry";
   }
 
@@ -195,8 +211,15 @@
   let again = false;
   let pending = 0;
 
+  let retryAt = null;             // when the next try is due, while stalled
+  let inFlight = null;            // the key of the item being sent right now
+
   function mine(items) {
     return items.filter((it) => it.user === user);
+  }
+
+  function waiting(items) {
+    return mine(items).filter((it) => !it.failed);
   }
 
   async function announce() {
@@ -206,10 +229,12 @@
     } catch (e) {
       items = [];
     }
-    pending = mine(items).length;
+    const own = mine(items);
+    pending = own.filter((it) => !it.failed).length;
     document.dispatchEvent(new CustomEvent("serialapp:outbox", { detail: {
-      pending, others: items.length - pending, stalled: stalled ? stalled.reason : null,
-      online: navigator.onLine,
+      pending, failed: own.length - pending, others: items.length - own.length,
+      stalled: stalled ? stalled.reason : null, online: navigator.onLine,
+      retryIn: retryAt ? Math.max(0, Math.round((retryAt - Date.now()) / 1000)) : null,
     } }));
   }
 
@@ -219,9 +244,14 @@
     waiters.forEach((resolve) => resolve({ queued: true, reason }));
     waiters.clear();
     clearTimeout(retryTimer);
+    retryAt = null;
     if (reason !== "offline") {
-      retryTimer = setTimeout(flush, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
+      // The server's own "come back in n seconds" wins over our backoff.
+      const asked = detail && detail.retryAfter !== null && detail.retryAfter !== undefined;
+      const delay = asked ? Math.max(detail.retryAfter * 1000, 250) : retryDelay;
+      if (!asked) retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
+      retryAt = Date.now() + delay;
+      retryTimer = setTimeout(flush, delay);
     }
   }
 
@@ -236,23 +266,27 @@
 
   async function drain() {
     stalled = null;
+    retryAt = null;
     for (;;) {
       if (!navigator.onLine) {
         stall("offline");
         return;
       }
-      const items = mine(await dbAll());
+      const items = waiting(await dbAll());
       if (!items.length) {
         retryDelay = RETRY_MIN_MS;
         return;
       }
       const item = items[0];
       let res;
+      inFlight = item.key;
       try {
         res = await send(item);
       } catch (e) {
         stall("network");
         return;
+      } finally {
+        inFlight = null;
       }
       let v = verdict(res);
       if (v === "csrf" && await refreshCsrf()) {
@@ -264,18 +298,23 @@
         }
         v = verdict(res);
       }
-      if (v === "retry" && res.status === 500) {
-        // The server rolls back on a 500, so nothing was applied; a scan that keeps failing
-        // must not block every scan after it forever.
+      if (v === "retry" && res.status >= 500 && res.retryAfter === null) {
+        // A scan the server keeps failing on must not hold up every scan after it: after a
+        // few tries it is set aside, still listed, for a person to try again or discard.
         item.attempts = (item.attempts || 0) + 1;
         if (item.attempts >= MAX_SERVER_ERRORS) {
-          v = "done";
-        } else {
+          item.failed = { status: res.status, at: new Date().toISOString(),
+                          message: res.body && res.body.error ? res.body.error.message
+                                   : `The server failed on it (${res.status}).` };
           await dbPut(item);
+          answered(item, res);
+          await announce();
+          continue;
         }
+        await dbPut(item);
       }
       if (v !== "done") {
-        stall(v, res);
+        stall(v === "retry" && res.retryAfter !== null ? "busy" : v, res);
         return;
       }
       await dbDelete(item.seq);
@@ -283,6 +322,35 @@
       answered(item, res);
       await announce();
     }
+  }
+
+  // A person discards a queued scan: it is never sent. Not the one being sent right now
+  // (the server may already be applying it); its answer comes in a moment anyway.
+  async function discard(seq) {
+    const item = mine(await dbAll()).find((it) => it.seq === seq);
+    if (!item) return false;
+    if (item.key === inFlight) return false;
+    await dbDelete(seq);
+    const resolve = waiters.get(item.key);
+    waiters.delete(item.key);
+    if (resolve) resolve({ queued: false, discarded: true });
+    document.dispatchEvent(new CustomEvent("serialapp:discarded", { detail: { item } }));
+    await announce();
+    flush();
+    return true;
+  }
+
+  // "Try again" on a scan that was set aside: back into the queue, at its old place.
+  async function retry(seq) {
+    const item = mine(await dbAll()).find((it) => it.seq === seq);
+    if (!item) return false;
+    delete item.failed;
+    item.attempts = 0;
+    await dbPut(item);
+    retryDelay = RETRY_MIN_MS;
+    await announce();
+    flush();
+    return true;
   }
 
   function withLock(fn) {
@@ -362,7 +430,8 @@
   }, SAFETY_POLL_MS);
 
   window.serialappOutbox = {
-    submit, flush, items, newKey, csrfToken,
+    submit, flush, items, discard, retry, newKey, csrfToken,
+    inFlight: () => inFlight,
     count: () => pending,
     state: () => ({ pending, stalled: stalled ? stalled.reason : null, online: navigator.onLine }),
   };

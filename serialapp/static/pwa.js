@@ -35,18 +35,25 @@
   let state = { pending: 0, others: 0, stalled: null, online: navigator.onLine };
   let badgeTimer = null;
 
+  function badgeText() {
+    const parts = [];
+    if (state.pending) parts.push(`queued (${state.pending})`);
+    if (state.failed) parts.push(`${state.failed} set aside`);
+    return parts.join(" · ");
+  }
+
   function render() {
     const offline = !navigator.onLine;
     const n = state.pending;
     if (badge) {
       clearTimeout(badgeTimer);
       const show = () => {
-        badge.textContent = `queued (${state.pending})`;
-        badge.hidden = state.pending === 0;
+        badge.textContent = badgeText();
+        badge.hidden = !state.pending && !state.failed;
       };
-      if (n === 0) {
+      if (n === 0 && !state.failed) {
         badge.hidden = true;
-      } else if (offline || state.stalled || !badge.hidden) {
+      } else if (offline || state.stalled || state.failed || !badge.hidden) {
         show();
       } else {
         badgeTimer = setTimeout(show, BADGE_DELAY_MS);
@@ -63,9 +70,15 @@
     } else if (n && state.stalled === "csrf") {
       text = `Reload the page to send ${n} queued scan${n === 1 ? "" : "s"}.`;
       action = ["Reload", location.href];
+    } else if (n && state.stalled === "busy") {
+      text = `The server is busy. ${n} scan${n === 1 ? " is" : "s are"} queued and will be ` +
+             `sent ${state.retryIn ? `in ${state.retryIn} s` : "shortly"}.`;
     } else if (n && state.stalled) {
       text = `The server is not answering. ${n} scan${n === 1 ? " is" : "s are"} queued; ` +
              "retrying.";
+    } else if (state.failed) {
+      text = `${state.failed} scan${state.failed === 1 ? "" : "s"} could not be sent. ` +
+             "Open the list to try again or discard.";
     } else if (state.others && !n) {
       text = `${state.others} scan${state.others === 1 ? " is" : "s are"} queued on this ` +
              "phone for another user; they go when that user logs in here.";
@@ -87,6 +100,95 @@
   document.addEventListener("serialapp:outbox", (ev) => {
     state = ev.detail;
     render();
+    if (panel && !panel.hidden) fillPanel();
+  });
+
+  // ------------------------------------------------------------ the queue, item by item
+  // Tapping the badge lists every scan waiting on this phone, with Discard (and Try again
+  // for one set aside). A discard is said on the page; nothing leaves the queue unseen.
+  const panel = document.getElementById("queue-panel");
+  const list = document.getElementById("queue-list");
+
+  function actionName(endpoint) {
+    const name = String(endpoint || "").replace(/^\/api\//, "");
+    return { receive: "Receive", move: "Move", pick: "Pick", unpick: "Unpick", ship: "Ship",
+             return: "Return", quarantine: "Quarantine", release: "Release",
+             scrap: "Scrap" }[name] || name;
+  }
+
+  async function fillPanel() {
+    if (!outbox || !list) return;
+    let items = [];
+    try {
+      items = await outbox.items();
+    } catch (e) {
+      items = [];
+    }
+    list.replaceChildren();
+    if (!items.length) {
+      const li = document.createElement("li");
+      li.textContent = "Nothing is waiting: every scan has been sent.";
+      list.append(li);
+    }
+    items.forEach((item) => {
+      const li = document.createElement("li");
+      li.className = item.failed ? "failed" : "waiting";
+      const what = document.createElement("span");
+      what.className = "what";
+      const made = item.made ? new Date(item.made).toLocaleTimeString() : "";
+      what.textContent = `${actionName(item.endpoint)}: ${item.label}`;
+      const state_ = document.createElement("span");
+      state_.className = "state";
+      state_.textContent = item.key === outbox.inFlight() ? `${made} · sending now`
+        : item.failed ? `${made} · set aside: ${item.failed.message}`
+        : `${made} · waiting`;
+      li.append(what, state_);
+      if (item.failed) {
+        const again = document.createElement("button");
+        again.type = "button";
+        again.textContent = "Try again";
+        again.addEventListener("click", () => outbox.retry(item.seq));
+        li.append(again);
+      }
+      if (item.key !== outbox.inFlight()) {
+        const drop = document.createElement("button");
+        drop.type = "button";
+        drop.className = "danger";
+        drop.textContent = "Discard";
+        drop.addEventListener("click", async () => {
+          if (!window.confirm(`Discard "${actionName(item.endpoint)}: ${item.label}"? ` +
+                              "It will never be sent.")) return;
+          await outbox.discard(item.seq);
+          fillPanel();
+        });
+        li.append(drop);
+      }
+      list.append(li);
+    });
+  }
+
+  function togglePanel(open) {
+    if (!panel || !badge) return;
+    panel.hidden = !open;
+    badge.setAttribute("aria-expanded", String(open));
+    if (open) fillPanel();
+  }
+
+  if (badge && panel) {
+    badge.addEventListener("click", () => togglePanel(panel.hidden));
+    const close = document.getElementById("queue-close");
+    if (close) close.addEventListener("click", () => togglePanel(false));
+  }
+
+  // A discard, said where the person is looking (a scan page's log says it itself).
+  document.addEventListener("serialapp:discarded", (ev) => {
+    if (document.getElementById("scan-log") || !banner) return;
+    const { item } = ev.detail;
+    const main = document.querySelector("main");
+    const p = document.createElement("p");
+    p.className = "flash error";
+    p.textContent = `Discarded, not sent: ${actionName(item.endpoint)} ${item.label}.`;
+    if (main) main.prepend(p);
   });
   window.addEventListener("online", () => {
     render();

@@ -123,6 +123,7 @@
   // Send one action through the outbox. Resolves "ok", "bad" or "queued".
   async function send(spec) {
     const answer = await outbox.submit(spec);
+    if (answer.discarded) return "bad";  // said by the "serialapp:discarded" listener
     if (answer.queued) {
       say(queuedText(spec.label, answer.reason), "queued", spec.label);
       return "queued";
@@ -138,7 +139,21 @@
     const lines = Array.from(log.querySelectorAll("li.queued"))
       .filter((li) => li.dataset.label === item.label);
     if (lines.length) lines[lines.length - 1].classList.replace("queued", "sent");
+    if (item.failed) {
+      say(`✘ ${item.label}: could not be sent (${item.failed.message}). It is kept in the ` +
+          "queue list: try again or discard it there.", "bad");
+      return;
+    }
     showOutcome(status, body);
+  });
+
+  document.addEventListener("serialapp:discarded", (ev) => {
+    const { item } = ev.detail;
+    if (!log) return;
+    const lines = Array.from(log.querySelectorAll("li.queued"))
+      .filter((li) => li.dataset.label === item.label);
+    if (lines.length) lines[lines.length - 1].classList.replace("queued", "discarded");
+    say(`⊘ ${item.label}: discarded, not sent.`, "bad");
   });
 
   function endpoint() {
@@ -296,12 +311,27 @@
     });
   }
 
+  // Ship: one tap ships. The button is off while the ship is on its way, so a double tap
+  // sends it once; once shipped, the card says so instead of offering Ship again.
   document.querySelectorAll(".ship-form").forEach((shipForm) => {
     shipForm.addEventListener("submit", async (ev) => {
       ev.preventDefault();
+      const button = shipForm.querySelector("button");
+      if (button.disabled) return;
+      button.disabled = true;
       const body = { order: shipForm.dataset.order, partial: shipForm.partial.checked };
       const outcome = await send({ endpoint: "/api/ship", body, label: `ship ${body.order}` });
-      if (outcome === "ok") say(`✔ Order ${body.order} shipped.`, "ok");
+      if (outcome === "ok") {
+        say(`✔ Order ${body.order} shipped.`, "ok");
+        const done = document.createElement("p");
+        done.className = "feedback ok";
+        done.textContent = `✔ Shipped`;
+        shipForm.replaceWith(done);
+      } else if (outcome === "queued") {
+        button.textContent = `Ship ${body.order}: queued`;
+      } else {
+        button.disabled = false;
+      }
       confirmed(outcome);
       // The answer shows at the top; bring it into view from a card further down.
       if (feedback) feedback.scrollIntoView({ behavior: "smooth", block: "center" });
