@@ -32,7 +32,8 @@ def build(path: Path, count: int):
         a, b = Location(code="A"), Location(code="B")
         db.session.add_all([user, product, a, b])
         db.session.flush()
-        db.session.add_all([Serial(product_id=product.id, serial=f"SN{n:08d}", status="in_stock",
+        db.session.add_all([Serial(product_id=product.id, serial=f"SN{n:08d}",
+                                   serial_key=f"sn{n:08d}", status="in_stock",
                                    location_id=a.id) for n in range(count)])
         db.session.commit()
     return app

@@ -9,6 +9,8 @@ from .extensions import csrf, db, login_manager, migrate
 
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    from .urls import SerialConverter
+    app.url_map.converters["serial"] = SerialConverter
     app.config.update(config.load(app.instance_path))
     if overrides:
         app.config.update(overrides)

@@ -3,7 +3,7 @@ Validates the fields of a JSON body (or form) and writes them in one transaction
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import identifiers, lifecycle
+from . import identifiers, lifecycle, serials
 from .errors import RequestError, bad_request
 from .extensions import db
 from .models import (Customer, Location, Product, PurchaseOrder, PurchaseOrderLine, SalesOrder,
@@ -72,9 +72,15 @@ def create_product(data) -> Product:
     attributes = data.get("attributes") or {}
     if not isinstance(attributes, dict):
         raise bad_request("Field 'attributes' must be an object.", "invalid_field")
+    case_sensitive = data.get("serials_case_sensitive")
+    if case_sensitive is None:
+        case_sensitive = serials.default_case_sensitive(gtin, pattern)
+    if not isinstance(case_sensitive, bool):
+        raise bad_request("Say whether serials are case-sensitive with true or false "
+                          "(field 'serials_case_sensitive').", "invalid_field")
     product = Product(sku=sku, name=_text(data, "name", required=True), gtin=gtin,
                       serial_pattern=pattern, warranty_days=_int(data, "warranty_days", 0),
-                      attributes=attributes)
+                      serials_case_sensitive=case_sensitive, attributes=attributes)
     return _save(product, "Product", sku)
 
 

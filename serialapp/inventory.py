@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from . import identifiers, lifecycle, steplog
+from . import identifiers, lifecycle, serials, steplog
 from .errors import RequestError, StepError, bad_request, busy, not_found
 from .extensions import db
 from .hotpath import Prepared
@@ -128,11 +128,18 @@ class Unit:
     sales_order_id: int | None
     order_number: str | None
     customer_id: int | None
+    key: str
+    case_sensitive: bool
+
+    def named_by(self, text: str) -> bool:
+        """Whether a scanned (canonical) text names this unit, by its product's case rule."""
+        return self.key == serials.key(text, self.case_sensitive)
 
 
 _UNIT_COLUMNS = (Serial.id, Serial.serial, Serial.product_id, Product.sku, Product.warranty_days,
                  Serial.status, Serial.version, Serial.location_id, Location.code,
-                 Location.pickable, Serial.sales_order_id, SalesOrder.number, Serial.customer_id)
+                 Location.pickable, Serial.sales_order_id, SalesOrder.number, Serial.customer_id,
+                 Serial.serial_key, Product.serials_case_sensitive)
 
 
 def _unit_query():
@@ -143,8 +150,9 @@ def _unit_query():
 
 # Statements built once (building them per scan cost more than running them) and run on
 # the driver. A scanned text names at most two candidate serial texts (as scanned, and as
-# interpreted), so the IN list has two fixed places.
-_BY_TEXT = _unit_query().where(Serial.serial.in_([bindparam("w0"), bindparam("w1")])).limit(5)
+# interpreted), each as it is and case-folded, so the IN list has four fixed places.
+_BY_TEXT = _unit_query().where(Serial.serial_key.in_(
+    [bindparam("w0"), bindparam("w1"), bindparam("w2"), bindparam("w3")])).limit(10)
 _BY_TEXT_SQL = Prepared(_BY_TEXT)
 _BY_TEXT_AND_PRODUCT_SQL = Prepared(_BY_TEXT.where(Serial.product_id == bindparam("product_id")))
 _BY_ID_SQL = Prepared(_unit_query().where(Serial.id == bindparam("serial_id")))
@@ -155,12 +163,23 @@ _INSERT_EVENT_SQL = Prepared(insert(Event).values({c: bindparam(c) for c in _EVE
 
 
 def _units(conn: Connection, wanted: list[str], product_id: int | None) -> list[Unit]:
-    params = {"w0": wanted[0], "w1": wanted[-1]}
+    """The units the canonical texts in `wanted` name, each by its product's case rule."""
+    first, last = wanted[0], wanted[-1]
+    params = {"w0": first, "w1": first.casefold(), "w2": last, "w3": last.casefold()}
     if product_id is None:
         rows = _BY_TEXT_SQL.run(conn, params)
     else:
         rows = _BY_TEXT_AND_PRODUCT_SQL.run(conn, {**params, "product_id": product_id})
-    return [Unit(*row) for row in rows.fetchall()]
+    units = [Unit(*row) for row in rows.fetchall()]
+    return [u for u in units if any(u.named_by(w) for w in wanted)]
+
+
+def canonical_serial(text: str, sku: str | None = None) -> str:
+    """The serial rules (serials.canonical), as a step's refusal."""
+    try:
+        return serials.canonical(text)
+    except serials.SerialTextError as exc:
+        raise StepError("invalid_serial", str(exc), sku) from None
 
 
 def find_serial(text: str, product_id: int | None = None, conn: Connection | None = None) -> Unit:
@@ -174,10 +193,11 @@ def find_serial(text: str, product_id: int | None = None, conn: Connection | Non
             if product is None:
                 raise StepError("unknown_sku", f"No product has GTIN {interp.gtin}.")
             product_id = product.id
-        wanted = [interp.serial]
+        wanted = [canonical_serial(interp.serial)]
     else:
         # A bare GTIN may also be somebody's serial; try the text itself first.
-        wanted = [interp.text] + ([interp.serial] if interp.serial not in (None, interp.text) else [])
+        wanted = [canonical_serial(interp.text)] + (
+            [canonical_serial(interp.serial)] if interp.serial not in (None, interp.text) else [])
     found = _units(conn or db.session.connection(), wanted, product_id)
     if len(found) == 1:
         return found[0]
@@ -333,7 +353,7 @@ def _split_product_codes(texts: list[str], outcome: Outcome) -> tuple[list[str],
             serials.append(text)
             continue
         if interp.kind != "gtin" or db.session.scalar(
-                select(func.count()).select_from(Serial).where(Serial.serial == text)):
+                select(func.count()).select_from(Serial).where(Serial.serial_key == text)):
             serials.append(text)
             continue
         product = product_by_gtin(interp.gtin)
@@ -403,12 +423,14 @@ def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str
     if not serial_text:
         raise StepError("invalid_serial", "This GS1 code carries no serial number (AI 21).",
                         product.sku)
+    serial_text = canonical_serial(serial_text, product.sku)
+    serial_key = serials.key(serial_text, product.serials_case_sensitive)
     if not identifiers.serial_matches(product.serial_pattern, serial_text):
         raise StepError("invalid_serial",
                         f"{serial_text} is not a valid serial for {product.sku}: "
                         f"{_pattern_help(product.serial_pattern)}.", product.sku)
     if conn.execute(select(Serial.id).where(Serial.product_id == product.id,
-                                            Serial.serial == serial_text)).first():
+                                            Serial.serial_key == serial_key)).first():
         raise StepError("duplicate_serial",
                         f"{serial_text} was already received for {product.sku}.", product.sku)
     po_id = None
@@ -424,7 +446,8 @@ def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str
         po_id = ctx.po.id
     now = utcnow()
     serial_id = conn.execute(insert(Serial).values(
-        product_id=product.id, serial=serial_text, status=lifecycle.IN_STOCK, version=1,
+        product_id=product.id, serial=serial_text, serial_key=serial_key,
+        status=lifecycle.IN_STOCK, version=1,
         location_id=ctx.location_id, lot=interp.lot or ctx.lot,
         expiry=interp.expiry or ctx.expiry, purchase_order_id=po_id, received_at=now)
     ).inserted_primary_key[0]

@@ -47,6 +47,10 @@ class Product(db.Model):
     gtin: Mapped[str | None] = mapped_column(String(14), unique=True)  # GTIN-14 form
     serial_pattern: Mapped[str | None] = mapped_column(String(200))
     warranty_days: Mapped[int] = mapped_column(Integer, default=0)
+    # Serials differing only in letter case are one unit unless this is set (serials.key);
+    # GS1 products default to it (AI 21 serials are case-sensitive by standard).
+    serials_case_sensitive: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                         server_default="0")
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)
     next_seq: Mapped[int] = mapped_column(Integer, default=1)  # for minted serials
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -123,12 +127,15 @@ class SalesOrderLine(db.Model):
 class Serial(db.Model):
     __tablename__ = "serials"
     __table_args__ = (
-        UniqueConstraint("product_id", "serial"),
+        UniqueConstraint("product_id", "serial_key"),
         Index("ix_serials_product_status", "product_id", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
-    serial: Mapped[str] = mapped_column(String(100), index=True)
+    serial: Mapped[str] = mapped_column(String(100), index=True)  # as received (canonical)
+    # What uniqueness and lookups compare: the serial, case-folded unless the product's
+    # serials are case-sensitive (serials.key). Written with the serial, never changed.
+    serial_key: Mapped[str] = mapped_column(String(100), index=True)
     status: Mapped[str] = mapped_column(String(16))
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
     lot: Mapped[str | None] = mapped_column(String(40), index=True)

@@ -5,7 +5,7 @@ import io
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from . import lifecycle
+from . import lifecycle, serials
 from .errors import RequestError, StepError, bad_request, not_found
 from .extensions import db
 from .inventory import find_serial
@@ -38,6 +38,7 @@ def product_counts(product: Product) -> dict:
 def product_view(product: Product, counts: bool = True) -> dict:
     view = {"sku": product.sku, "name": product.name, "gtin": product.gtin,
             "serial_pattern": product.serial_pattern, "warranty_days": product.warranty_days,
+            "serials_case_sensitive": product.serials_case_sensitive,
             "attributes": product.attributes or {}}
     if counts:
         view.update(product_counts(product))
@@ -150,11 +151,18 @@ def serial_view(serial: Serial) -> dict:
 
 
 def lookup_serials(text: str, sku: str | None = None) -> list[Serial]:
-    """All serials with this text (a serial number is unique only within its product)."""
-    query = select(Serial).where(Serial.serial == text.strip())
+    """All serials with this text (a serial number is unique only within its product), by
+    the serial rules: letter case counts only for products whose serials are case-sensitive."""
+    try:
+        canonical = serials.canonical(text)
+    except serials.SerialTextError:
+        return []
+    query = select(Serial).join(Serial.product).where(
+        Serial.serial_key.in_(serials.candidate_keys(canonical)))
     if sku:
-        query = query.join(Serial.product).where(Product.sku == sku)
-    found = db.session.scalars(query).all()
+        query = query.where(Product.sku == sku)
+    found = [s for s in db.session.scalars(query).all()
+             if s.serial_key == serials.key(canonical, s.product.serials_case_sensitive)]
     if found:
         return found
     try:

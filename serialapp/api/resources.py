@@ -72,7 +72,7 @@ def list_serials():
     return {"serials": [queries.serial_summary(s) for s in items], **page}
 
 
-@bp.get("/serials/<text>")
+@bp.get("/serials/<serial:text>", merge_slashes=False)
 @require_role("picker")
 def get_serial(text):
     found = queries.lookup_serials(text, request.args.get("sku"))

@@ -136,7 +136,7 @@ def scan_lookup():
     return render_template("lookup.html", q="", found=[], message=None)
 
 
-@bp.get("/serials/<text>")
+@bp.get("/serials/<serial:text>", merge_slashes=False)
 @login_required
 def serial_page(text):
     found = queries.lookup_serials(text, request.args.get("sku"))

@@ -16,3 +16,46 @@ def test_upgrade_builds_every_table(app):
     with app.app_context():
         names = set(db.inspect(db.engine).get_table_names())
     assert set(db.metadata.tables) <= names
+
+
+def test_serial_rules_migration_names_rule_breakers_and_changes_no_serial(tmp_path, capfd):
+    """Rows written before the serial rules: kept as they are, each named in the output;
+    two serials differing only in case make their product case-sensitive, said out loud."""
+    import unicodedata
+
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from serialapp import create_app
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
+                      "SECRET_KEY": "test"})
+    nfd = unicodedata.normalize("NFD", "CAFÉ-1")
+    old = ["gad-001", "GAD-001", "X" * 80, "AB\u200bC", "\u0410BC-1", nfd, "plain-1"]
+    with app.app_context():
+        upgrade(revision="7a8b06321c50")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO products (id, sku, name, warranty_days, attributes, "
+                              "next_seq, created_at) VALUES (1, 'GAD', 'Gadget', 0, '{}', 1, "
+                              "'2026-01-01'), (2, 'OTHER', 'Other', 0, '{}', 1, '2026-01-01')"))
+            for n, serial in enumerate(old, start=1):
+                conn.execute(text("INSERT INTO serials (id, product_id, serial, status, version, "
+                                  "received_at) VALUES (:id, :pid, :s, 'in_stock', 1, "
+                                  "'2026-01-01')"), {"id": n, "pid": 1 if n <= 2 else 2, "s": serial})
+        capfd.readouterr()
+        upgrade()
+        out = capfd.readouterr().out
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT serial, serial_key FROM serials ORDER BY id")).all()
+            sensitive = dict(conn.execute(text("SELECT sku, serials_case_sensitive FROM products")).all())
+        db.engine.dispose()
+    assert [r[0] for r in rows] == old  # no serial text changed
+    assert "GAD has serials that differ only in letter case" in out
+    assert sensitive == {"GAD": 1, "OTHER": 0}
+    assert "at most 64 characters" in out
+    assert "Zero Width Space" in out
+    assert "Cyrillic" in out
+    assert "not in canonical form" in out
+    assert "plain-1" not in out  # only rule breakers are named
+    keys = {serial: key for serial, key in rows}
+    assert keys["gad-001"] == "gad-001" and keys["GAD-001"] == "GAD-001"
+    assert keys[nfd] == "café-1"  # found by its NFC form from now on
