@@ -54,3 +54,15 @@ def not_found(code: str, message: str) -> RequestError:
 def busy(message: str = "The system is busy; this will be tried again in a moment.",
          retry_after: int = 2) -> RequestError:
     return RequestError(503, "busy", message, retry_after=retry_after)
+
+
+def refusal(key: str, sku: str | None = None, /, **values) -> StepError:
+    """A step's refusal, worded by the message catalogue (messages.py)."""
+    from . import messages
+    return StepError(messages.code_of(key), messages.say(key, **values), sku)
+
+
+def refuse(status: int, key: str, /, **values) -> RequestError:
+    """A whole request's refusal, worded by the message catalogue (messages.py)."""
+    from . import messages
+    return RequestError(status, messages.code_of(key), messages.say(key, **values))

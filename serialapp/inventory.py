@@ -17,8 +17,8 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from . import identifiers, lifecycle, serials, steplog
-from .errors import RequestError, StepError, bad_request, busy, not_found
+from . import identifiers, lifecycle, messages, serials, steplog
+from .errors import RequestError, StepError, busy, refusal, refuse
 from .extensions import db
 from .hotpath import Prepared
 from .models import (Event, Location, Product, PurchaseOrder, PurchaseOrderLine, SalesOrder,
@@ -70,11 +70,11 @@ def by_key(column, value, field: str, what: str, code: str, *, required: bool):
     """The row whose `column` is `value`: None if not given and optional, else 400/404."""
     if value is None or not str(value).strip():
         if required:
-            raise bad_request(f"Say which {what} (field '{field}').", "missing_field")
+            raise refuse(400, f"missing_field/{field}")
         return None
     row = db.session.scalar(select(column.class_).where(column == str(value).strip()))
     if row is None:
-        raise not_found(code, f"There is no {what} '{value}'.")
+        raise refuse(404, code, value=value)
     return row
 
 
@@ -109,7 +109,7 @@ def _interpret(text: str) -> identifiers.Interpretation:
     try:
         return _interpret_text(text)
     except identifiers.IdentifierError as exc:
-        raise StepError("invalid_serial", str(exc)) from None
+        raise refusal("invalid_serial/text", reason=str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def canonical_serial(text: str, sku: str | None = None) -> str:
     try:
         return serials.canonical(text)
     except serials.SerialTextError as exc:
-        raise StepError("invalid_serial", str(exc), sku) from None
+        raise refusal("invalid_serial/text", sku, reason=str(exc)) from None
 
 
 def find_serial(text: str, product_id: int | None = None, conn: Connection | None = None) -> Unit:
@@ -187,11 +187,11 @@ def find_serial(text: str, product_id: int | None = None, conn: Connection | Non
     interp = _interpret(text)
     if interp.kind == "gs1":
         if not interp.serial:
-            raise StepError("invalid_serial", "This GS1 code carries no serial number (AI 21).")
+            raise refusal("invalid_serial/no_serial_in_gs1")
         if interp.gtin and product_id is None:
             product = product_by_gtin(interp.gtin)
             if product is None:
-                raise StepError("unknown_sku", f"No product has GTIN {interp.gtin}.")
+                raise refusal("unknown_sku/gtin", gtin=interp.gtin)
             product_id = product.id
         wanted = [canonical_serial(interp.serial)]
     else:
@@ -203,12 +203,10 @@ def find_serial(text: str, product_id: int | None = None, conn: Connection | Non
         return found[0]
     if len(found) > 1:
         skus = ", ".join(sorted(u.sku for u in found))
-        raise StepError("ambiguous_serial",
-                        f"Serial {interp.serial or text} exists for several products ({skus}); "
-                        "say which SKU.")
+        raise refusal("ambiguous_serial", skus=skus)
     if interp.kind == "gtin" and product_by_gtin(interp.gtin):
-        raise StepError("not_a_serial", "That is a product barcode, not a serial.")
-    raise StepError("unknown_serial", f"Serial {interp.serial or text} is not known here.")
+        raise refusal("not_a_serial")
+    raise refusal("unknown_serial")
 
 
 # ---------------------------------------------------------------- writing
@@ -295,8 +293,7 @@ def _run_step(conn: Connection, text: str, step, log: steplog.StepLog | None = N
             if not _is_locked(exc):
                 raise
             time.sleep(0.005 * (attempt + 1))
-    return {"serial": text, "ok": False,
-            "error": {"code": "busy", "message": "The system is busy; scan this serial again."}}
+    return refusal("busy/step").as_result(text)
 
 
 def _run_steps(outcome: "Outcome", items: list[tuple[str, object]]) -> "Outcome":
@@ -310,16 +307,16 @@ def _run_steps(outcome: "Outcome", items: list[tuple[str, object]]) -> "Outcome"
 
 def _texts(serials) -> list[str]:
     if serials is None:
-        raise bad_request("Give the serials to act on (field 'serials', a list).", "missing_field")
+        raise refuse(400, "missing_field/serials")
     if isinstance(serials, str):
         serials = serials.splitlines()
     if not isinstance(serials, list) or not all(isinstance(s, (str, int)) for s in serials):
-        raise bad_request("'serials' must be a list of texts.", "invalid_field")
+        raise refuse(400, "invalid_field/serials")
     texts = [str(s).strip() for s in serials if str(s).strip()]
     if not texts:
-        raise bad_request("'serials' is empty: scan at least one serial.", "missing_field")
+        raise refuse(400, "missing_field/serials")
     if len(texts) > MAX_SERIALS_PER_REQUEST:
-        raise bad_request(f"At most {MAX_SERIALS_PER_REQUEST} serials per request.", "too_many")
+        raise refuse(400, "too_many", limit=MAX_SERIALS_PER_REQUEST)
     return texts
 
 
@@ -330,9 +327,7 @@ def _scanned(serials, decoded: list[str] | None, outcome: Outcome) -> tuple[list
         typed = _texts(serials) if serials not in (None, "", []) or decoded is None else []
         codes = list(dict.fromkeys(t for t in (decoded or []) if t.strip()))
         if not typed and not codes:
-            raise RequestError(422, "no_code_found",
-                               "No barcode was found in the photo. Hold the phone steady, "
-                               "closer, with more light, and try again.")
+            raise refuse(422, "no_code_found")
         first = Outcome()
         texts, products = _split_product_codes(typed + codes, first)
         return {"texts": texts, "from_images": [t for t in codes if t not in typed],
@@ -375,14 +370,36 @@ def _parse_expiry(value) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise bad_request(f"expiry '{value}' is not a date (YYYY-MM-DD).", "invalid_field") from None
+        raise refuse(400, "invalid_field/expiry", value=value) from None
 
 
-def _pattern_help(pattern: str | None) -> str:
-    return {"imei": "an IMEI is 15 digits whose last is a Luhn check digit",
-            "vin": "a VIN is 17 letters and digits (no I, O, Q) with a check digit at position 9",
-            "gs1": "a GS1 serial is up to 20 characters"}.get(
-                pattern or "", f"it must match the pattern {pattern}")
+def _pattern_refusal(product: Product, serial_text: str) -> StepError:
+    """Why a serial does not fit its product's pattern, in words: a check digit that fails
+    (a misread), or what the product's serials look like. Never the pattern itself."""
+    kind = (product.serial_pattern or "").strip().lower()
+    misread = _misread_check_digit(serial_text, (kind,))
+    if misread:
+        return refusal(misread, product.sku)
+    if kind in ("imei", "vin", "gs1"):
+        return refusal(f"invalid_serial/{kind}", product.sku, sku=product.sku)
+    if identifiers.is_template(product.serial_pattern):
+        return refusal("invalid_serial/template", product.sku, sku=product.sku,
+                       example=identifiers.mint_serial(product.serial_pattern, 1))
+    return refusal("invalid_serial/pattern", product.sku, sku=product.sku)
+
+
+def _misread_check_digit(text: str, kinds: tuple) -> str | None:
+    """The message key when `text` has the shape of an IMEI or VIN (of `kinds`) but fails
+    its check digit: a misread or mistyped character, not a wrong product."""
+    text = text.strip()
+    if "imei" in kinds and len(text) == 15 and text.isdigit() and \
+            not identifiers.is_valid_imei(text):
+        return "invalid_serial/imei_check"
+    vin = text.upper()
+    if "vin" in kinds and len(vin) == 17 and vin.isascii() and vin.isalnum() and \
+            not set(vin) & set("IOQ") and not identifiers.is_valid_vin(vin):
+        return "invalid_serial/vin_check"
+    return None
 
 
 @dataclass
@@ -398,10 +415,9 @@ def _product_for(interp, ctx: _ReceiveContext, text: str) -> Product:
     if interp.kind == "gs1" and interp.gtin:
         product = product_by_gtin(interp.gtin)
         if product is None:
-            raise StepError("unknown_sku", f"No product has GTIN {interp.gtin}; create it first.")
+            raise refusal("unknown_sku/gtin", gtin=interp.gtin)
         if ctx.product and ctx.product.id != product.id:
-            raise StepError("sku_mismatch",
-                            f"This code is for {product.sku}, not {ctx.product.sku}.")
+            raise refusal("sku_mismatch", found=product.sku, chosen=ctx.product.sku)
         return product
     if ctx.product:
         return ctx.product
@@ -413,7 +429,9 @@ def _product_for(interp, ctx: _ReceiveContext, text: str) -> Product:
                           if p.serial_pattern and identifiers.serial_matches(p.serial_pattern, text)]
         if len(candidates) == 1:
             return candidates[0]
-    raise StepError("unknown_sku", "Which product is this? Choose a SKU, or scan its product barcode.")
+    if _misread_check_digit(text, ("imei",)):  # 15 digits is an IMEI, whatever the product
+        raise refusal("invalid_serial/imei_check")
+    raise refusal("unknown_sku/which")
 
 
 def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str) -> dict:
@@ -421,28 +439,32 @@ def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str
     product = _product_for(interp, ctx, text)
     serial_text = interp.serial if interp.kind in ("gs1", "imei", "vin") else interp.text
     if not serial_text:
-        raise StepError("invalid_serial", "This GS1 code carries no serial number (AI 21).",
-                        product.sku)
+        raise refusal("invalid_serial/no_serial_in_gs1", product.sku)
     serial_text = canonical_serial(serial_text, product.sku)
     serial_key = serials.key(serial_text, product.serials_case_sensitive)
     if not identifiers.serial_matches(product.serial_pattern, serial_text):
-        raise StepError("invalid_serial",
-                        f"{serial_text} is not a valid serial for {product.sku}: "
-                        f"{_pattern_help(product.serial_pattern)}.", product.sku)
-    if conn.execute(select(Serial.id).where(Serial.product_id == product.id,
-                                            Serial.serial_key == serial_key)).first():
-        raise StepError("duplicate_serial",
-                        f"{serial_text} was already received for {product.sku}.", product.sku)
+        raise _pattern_refusal(product, serial_text)
+    existing = conn.execute(select(Serial.serial, Serial.status, Serial.location_id,
+                                   Serial.purchase_order_id).where(
+        Serial.product_id == product.id, Serial.serial_key == serial_key)).first()
+    if existing is not None:
+        po_id = ctx.po.id if ctx.po else None
+        if existing.status == lifecycle.IN_STOCK and existing.location_id == ctx.location_id \
+                and po_id in (None, existing.purchase_order_id):
+            # The same label scanned twice while receiving: already done, not a second unit.
+            return {"serial": existing.serial, "sku": product.sku, "ok": True,
+                    "status": lifecycle.IN_STOCK, "note": messages.repeat("received"),
+                    "repeat": True}
+        raise refusal("duplicate_serial", product.sku, sku=product.sku)
     po_id = None
     if ctx.po:
         line = next((ln for ln in ctx.po.lines if ln.product_id == product.id), None)
         if line is None:
-            raise StepError("sku_not_on_order",
-                            f"{product.sku} is not on purchase order {ctx.po.number}.", product.sku)
+            raise refusal("sku_not_on_order/purchase", product.sku, sku=product.sku,
+                          po=ctx.po.number)
         if not _bump_line(conn, PurchaseOrderLine, line.id, "received_qty", +1):
-            raise StepError("over_receipt",
-                            f"Purchase order {ctx.po.number} expects only {line.qty} of "
-                            f"{product.sku}, all received.", product.sku)
+            raise refusal("over_receipt", product.sku, po=ctx.po.number, qty=line.qty,
+                          sku=product.sku)
         po_id = ctx.po.id
     now = utcnow()
     serial_id = conn.execute(insert(Serial).values(
@@ -461,8 +483,7 @@ def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str
 def _mint(product: Product, count: int) -> list[str]:
     """Reserve `count` sequence numbers atomically and format them with the pattern."""
     if not identifiers.is_template(product.serial_pattern):
-        raise bad_request(f"{product.sku} has no serial template like OWN-{{seq:06}} to generate "
-                          "from.", "no_serial_template")
+        raise refuse(400, "no_serial_template", sku=product.sku)
     for _ in range(12):
         start = db.session.scalar(select(Product.next_seq).where(Product.id == product.id))
         done = db.session.execute(
@@ -484,14 +505,12 @@ def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=N
     outcome = Outcome()
     if generate is not None:
         if serials:
-            raise bad_request("Give either 'serials' or 'generate', not both.")
+            raise refuse(400, "invalid_field/serials_or_generate")
         if not isinstance(generate, int) or isinstance(generate, bool) or \
                 not 1 <= generate <= MAX_GENERATE:
-            raise bad_request(f"'generate' must be a whole number from 1 to {MAX_GENERATE}.",
-                              "invalid_field")
+            raise refuse(400, "invalid_field/generate", limit=MAX_GENERATE)
         if ctx.product is None:
-            raise bad_request("Say which product to generate serials for (field 'sku').",
-                              "missing_field")
+            raise refuse(400, "missing_field/generate_product")
         # Minted once: a retry of a crashed request receives the same serials, not new ones.
         texts = steplog.plan(lambda: _mint(ctx.product, generate))
     else:
@@ -536,15 +555,18 @@ def _serial_steps(texts: list[str], sku: str | None, outcome: Outcome, step) -> 
 
 
 def _ok(unit: Unit, note: str) -> dict:
+    """A scan that had already been done: nothing changes, and the page says so apart from
+    both a success and a refusal (`repeat`), the same on every page."""
     return {"serial": unit.serial, "sku": unit.sku, "ok": True, "status": unit.status,
-            "note": note}
+            "note": note, "repeat": True}
 
 
 def _next(unit: Unit, action: str, disposition: str | None = None) -> str:
     try:
         return lifecycle.next_status(action, unit.status, disposition)
     except lifecycle.TransitionError as exc:
-        raise StepError(exc.code, f"{unit.serial}: {exc.message}", unit.sku) from None
+        raise StepError(exc.code, messages.say("transition", reason=exc.message),
+                        unit.sku) from None
 
 
 def move(actor: Actor, *, location=None, serials=None, sku=None, decoded=None) -> Outcome:
@@ -555,7 +577,7 @@ def move(actor: Actor, *, location=None, serials=None, sku=None, decoded=None) -
     def step(conn: Connection, unit: Unit) -> dict:
         status = _next(unit, "move")
         if unit.location_id == to.id:
-            return _ok(unit, f"Already at {to.code}.")
+            return _ok(unit, messages.repeat("at", location=to.code))
         return _transition(conn, unit, actor, "move", status, {"location_id": to.id})
     return _serial_steps(texts, sku, outcome, step)
 
@@ -585,8 +607,7 @@ class OpenOrder:
 
     def line_for(self, unit: Unit) -> tuple[int, int]:
         if unit.product_id not in self.lines:
-            raise StepError("sku_not_on_order", f"{unit.sku} is not on order {self.number}.",
-                            unit.sku)
+            raise refusal("sku_not_on_order", unit.sku, sku=unit.sku, order=self.number)
         return self.lines[unit.product_id]
 
 
@@ -595,7 +616,7 @@ def _open_order(number) -> OpenOrder:
     log = steplog.current()
     resuming = log is not None and log.plan is not None
     if so.status == "shipped" and not resuming:  # a resumed ship may have settled it
-        raise RequestError(409, "order_closed", f"Sales order {so.number} has already shipped.")
+        raise refuse(409, "order_closed", order=so.number)
     return OpenOrder(so.id, so.number, so.customer_id,
                      {ln.product_id: (ln.id, ln.qty) for ln in so.lines})
 
@@ -607,21 +628,17 @@ def pick(actor: Actor, *, order=None, serials=None, sku=None, decoded=None) -> O
 
     def step(conn: Connection, unit: Unit) -> dict:
         if unit.status == lifecycle.PICKED and unit.sales_order_id == so.id:
-            return _ok(unit, f"Already picked for {so.number}.")
+            return _ok(unit, messages.repeat("picked", order=so.number))
         if unit.status == lifecycle.PICKED:
-            raise StepError("serial_not_available",
-                            f"{unit.serial} is already picked for order {unit.order_number}.",
-                            unit.sku)
+            raise refusal("serial_not_available/picked_elsewhere", unit.sku,
+                          other=unit.order_number)
         status = _next(unit, "pick")
         if unit.location_id is not None and not unit.pickable:
-            raise StepError("serial_not_available",
-                            f"{unit.serial} is at {unit.location_code}, which is not a "
-                            "pickable location.", unit.sku)
+            raise refusal("serial_not_available/not_pickable", unit.sku,
+                          location=unit.location_code)
         line_id, qty = so.line_for(unit)
         if not _bump_line(conn, SalesOrderLine, line_id, "filled_qty", +1):
-            raise StepError("order_line_full",
-                            f"Order {so.number} needs only {qty} of {unit.sku}; that line "
-                            "is already full.", unit.sku)
+            raise refusal("order_line_full", unit.sku, order=so.number, qty=qty, sku=unit.sku)
         return _transition(conn, unit, actor, "pick", status, {"sales_order_id": so.id},
                            sales_order_id=so.id)
     return _serial_steps(texts, sku, outcome, step)
@@ -636,8 +653,7 @@ def unpick(actor: Actor, *, order=None, location=None, serials=None, sku=None,
 
     def step(conn: Connection, unit: Unit) -> dict:
         if unit.sales_order_id != so.id or unit.status != lifecycle.PICKED:
-            raise StepError("serial_not_on_order",
-                            f"{unit.serial} is not picked for order {so.number}.", unit.sku)
+            raise refusal("serial_not_on_order", unit.sku, order=so.number)
         status = _next(unit, "unpick")
         _bump_line(conn, SalesOrderLine, so.line_for(unit)[0], "filled_qty", -1)
         return _transition(conn, unit, actor, "unpick", status,
@@ -652,16 +668,14 @@ def ship(actor: Actor, *, order=None, partial=False) -> Outcome:
     short = [f"{ln.product.sku}: {ln.filled_qty} of {ln.qty}" for ln in lines
              if ln.filled_qty < ln.qty]
     if short and not partial:
-        raise RequestError(409, "order_incomplete",
-                           f"Order {so.number} is not fully picked ({'; '.join(short)}). "
-                           "Pick the rest, or ship what is picked as a partial shipment.")
+        raise refuse(409, "order_incomplete", order=so.number, short="; ".join(short))
 
     def compute() -> list:
         picked = db.session.execute(select(Serial.id, Serial.serial).where(
             Serial.sales_order_id == so.id, Serial.status == lifecycle.PICKED)
             .order_by(Serial.id)).all()
         if not picked:
-            raise RequestError(409, "nothing_to_ship", f"Nothing is picked for order {so.number}.")
+            raise refuse(409, "nothing_to_ship", order=so.number)
         return [list(row) for row in picked]
     picked = steplog.plan(compute)
     outcome = _run_steps(Outcome(), [
@@ -699,9 +713,9 @@ def _settle_order(order_id: int) -> None:
 def return_(actor: Actor, *, serials=None, sku=None, reason=None, disposition=None,
             location=None, decoded=None) -> Outcome:
     if not reason or not str(reason).strip():
-        raise bad_request("Say why it came back (field 'reason').", "missing_field")
+        raise refuse(400, "missing_field/reason")
     if disposition not in lifecycle.DISPOSITIONS:
-        raise bad_request("'disposition' must be restock, quarantine or scrap.", "invalid_field")
+        raise refuse(400, "invalid_field/disposition")
     to = _place(location, required=disposition == "restock")
     outcome = Outcome()
     texts, _ = _scanned(serials, decoded, outcome)

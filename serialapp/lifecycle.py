@@ -58,6 +58,11 @@ def may(role: str | None, action: str) -> bool:
     return role_at_least(role, RULES[action].role)
 
 
+_DONE = {"move": "moved", "pick": "picked", "unpick": "unpicked", "ship": "shipped",
+         "return": "returned", "quarantine": "quarantined", "release": "released",
+         "scrap": "scrapped"}
+
+
 def _refusal(action: str, status: str | None) -> TransitionError:
     """Say why in the picker's words; `pick` refusals share one code the API promises."""
     if status is None:
@@ -68,11 +73,13 @@ def _refusal(action: str, status: str | None) -> TransitionError:
         reasons = {PICKED: "It is already picked for an order.",
                    SHIPPED: "It has already been shipped.",
                    QUARANTINED: "It is in quarantine."}
-        return TransitionError("serial_not_available", reasons.get(status, f"It is {status}."))
+        return TransitionError("serial_not_available",
+                               reasons.get(status, f"It is {status.replace('_', ' ')}."))
     if action == "receive":
         return TransitionError("duplicate_serial", "This serial was already received.")
     return TransitionError(
-        "invalid_transition", f"Cannot {action} a serial that is {status.replace('_', ' ')}.")
+        "invalid_transition",
+        f"It is {status.replace('_', ' ')}, so it cannot be {_DONE.get(action, action)}.")
 
 
 def next_status(action: str, status: str | None, disposition: str | None = None) -> str:
@@ -83,6 +90,7 @@ def next_status(action: str, status: str | None, disposition: str | None = None)
     if action == "return":
         if disposition not in DISPOSITIONS:
             raise TransitionError("invalid_disposition",
-                                  "Disposition must be restock, quarantine or scrap.")
+                                  "Choose what happens to it: back to stock, quarantine or "
+                                  "scrap.")
         return DISPOSITIONS[disposition]
     return rule.target if rule.target is not None else status

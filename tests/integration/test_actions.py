@@ -34,12 +34,29 @@ def test_receive_against_po_counts_and_refuses_over_receipt(shop, picker):
     assert product["by_status"] == {"in_stock": 3}
 
 
+def test_the_same_label_scanned_twice_while_receiving_is_a_repeat_not_a_refusal(shop):
+    receive_phones(shop, 1)
+    r = shop.post("/receive", {"location": "A1", "sku": "PHONE", "serials": [imei(1)]})
+    (result,) = r.get_json()["results"]
+    assert result["ok"] is True and result["repeat"] is True
+    assert result["note"] == "Already received here."
+    assert len(shop.get(f"/serials/{imei(1)}").get_json()["history"]) == 1
+
+
+def test_a_bad_imei_check_digit_says_misread_even_without_a_product(shop):
+    r = shop.post("/receive", {"location": "A1", "serials": [bad_luhn(imei(2))]})
+    (result,) = r.get_json()["results"]
+    assert result["error"]["code"] == "invalid_serial"
+    assert "misread or mistyped" in result["error"]["message"]
+
+
 def test_receive_refusals(shop):
     receive_phones(shop, 1)
-    r = shop.post("/receive", {"location": "A1", "sku": "PHONE",
+    r = shop.post("/receive", {"location": "A2", "sku": "PHONE",
                                "serials": [bad_luhn(imei(2)), imei(1), "12345"]})
     assert codes(r) == ["invalid_serial", "duplicate_serial", "invalid_serial"]
-    assert "Luhn" in r.get_json()["results"][0]["error"]["message"]
+    assert "misread or mistyped" in r.get_json()["results"][0]["error"]["message"]
+    assert "IMEI: 15 digits" in r.get_json()["results"][2]["error"]["message"]
     r = shop.post("/receive", {"location": "A1", "purchase_order": "PO1", "sku": "CASE",
                                "serials": ["CS-0001"]})
     assert codes(r) == ["sku_not_on_order"]

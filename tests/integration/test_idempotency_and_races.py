@@ -26,9 +26,10 @@ def test_retry_with_same_key_replays_first_answer_and_records_one_event(app, man
     assert first.get_json()["results"][0]["ok"] is True
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert event_count(app, "receive") == 1
-    # Without a key the same body is a new request, refused as a duplicate.
+    # Without a key the same body is a new request: the same label scanned again, a repeat.
     third = manager.post("/receive", body)
-    assert third.get_json()["results"][0]["error"]["code"] == "duplicate_serial"
+    assert third.get_json()["results"][0]["repeat"] is True
+    assert event_count(app, "receive") == 1
 
 
 def test_same_key_for_a_different_request_is_refused(manager):
