@@ -102,7 +102,15 @@ def _part_name(entry: GS1ApplicationIdentifier) -> str:
         return _PART_NAMES[entry.ai]
     # GS1's description without its format note: "Global Shipment
     # Identification Number (GSIN)", "Best before date (YYMMDD)" -> "... date".
-    words = re.sub(r'\s*\((?=[^)]*(?:YY|hh))[^)]*\)', '', entry.description).strip()
+    # GS1's description, shortened: notes in brackets go unless they are an
+    # acronym ("(YYMMDD)", "(variable measure trade item)"), so does what
+    # precedes " - " ("Identification of a physical location - Global
+    # Location Number") or follows the acronym ("... (GSRN) to identify ...").
+    words = re.sub(r'\s*\((?![A-Z0-9-]+\))[^)]*\)', '', entry.description).strip()
+    words = words.split(' - ')[-1]
+    words = words[:words.index(')') + 1] if ')' in words else words
+    if len(words) > 50:
+        words = entry.data_title.replace('.', '')
     # Lower-case the words, not the acronyms: "global shipment ... (GSIN)".
     return ' '.join(w if sum(c.isupper() for c in w) > 1 else w.lower() for w in words.split())
 
@@ -295,7 +303,7 @@ def to_hri(ais: dict[str, str]) -> str:
     parts = []
     for ai, value in ais.items():
         if not (_is_digits(ai) and 2 <= len(ai) <= 4):
-            raise _gs1_error(f'{ai} is not a GS1 application identifier.')
+            raise _gs1_error(f'GS1 has no application identifier {ai}.')
         parts.append(f'({ai}){value}')
     return ''.join(parts)
 

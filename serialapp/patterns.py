@@ -101,11 +101,11 @@ def _explain_re2(error: str) -> str:
     if what == 'invalid perl operator':
         if where.startswith(('(?=', '(?!', '(?<=', '(?<!')):
             return f'Look-ahead and look-behind such as {where} are not supported in serial patterns.'
-        if where.startswith('(?P='):
-            return f'Back-references such as {where} are not supported in serial patterns.'
-        return f'{where} is not supported in serial patterns.'
+        if where.startswith('(?P'):   # "(?P=name)": "(?P<name>" itself is fine
+            return 'Back-references such as (?P=name) are not supported in serial patterns.'
+        return f'Serial patterns do not support {where}.'
     if what == 'invalid escape sequence':
-        return f'{where} is not supported in serial patterns.'
+        return f'Serial patterns do not support {where}.'
     if what == 'missing )':
         return 'A bracket "(" in the pattern is never closed.'
     if what in ('unexpected )', 'missing ('):
@@ -119,7 +119,7 @@ def _explain_re2(error: str) -> str:
     if what == 'trailing \\':
         return 'The pattern ends with a lone backslash.'
     if what in ('pattern too large - compile failed', 'pattern too large - reverse compile failed'):
-        return 'The pattern is too large; write a shorter one.'
+        return 'This pattern is too large to check quickly, so write a shorter one.'
     if what in ('invalid character class range', 'invalid character class'):
         return f'The range {where} in the pattern is not valid.'
     return f'The pattern could not be read near {where or "its end"}.'
