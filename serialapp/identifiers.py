@@ -17,6 +17,7 @@ Every public name of the former single module is still importable from here.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -88,13 +89,23 @@ def _gs1_error(message: str) -> IdentifierError:
     return IdentifierError('invalid_gs1', message)
 
 
-def _known_ai(ai: str) -> GS1ApplicationIdentifier | None:
-    """biip's entry for exactly this AI, or None when GS1 defines no such AI."""
+@functools.lru_cache(maxsize=4096)
+def _ai_starting(head: str) -> GS1ApplicationIdentifier | None:
+    """biip's entry for the AI that `head` (up to 4 characters) starts with.
+
+    biip scans its whole table per lookup; AIs have at most 4 digits, so the
+    answer depends on 4 characters only and is cached on them.
+    """
     try:
-        entry = GS1ApplicationIdentifier.extract(ai)
+        return GS1ApplicationIdentifier.extract(head)
     except ParseError:
         return None
-    return entry if entry.ai == ai else None
+
+
+def _known_ai(ai: str) -> GS1ApplicationIdentifier | None:
+    """biip's entry for exactly this AI, or None when GS1 defines no such AI."""
+    entry = _ai_starting(ai[:4])
+    return entry if entry is not None and entry.ai == ai else None
 
 
 def _part_name(entry: GS1ApplicationIdentifier) -> str:
@@ -186,10 +197,7 @@ def _parse_hri(s: str) -> _Read | None:
 
 def _ai_at(s: str, pos: int) -> GS1ApplicationIdentifier | None:
     """The AI starting at `pos` (GS1's AIs are prefix-free), or None."""
-    try:
-        return GS1ApplicationIdentifier.extract(s[pos:])
-    except ParseError:
-        return None
+    return _ai_starting(s[pos:pos + 4])
 
 
 def _parse_raw(s: str, read: _Read | None = None) -> _Read:
