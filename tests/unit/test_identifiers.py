@@ -2,11 +2,13 @@
 import datetime
 import json
 import re
+import time
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from serialapp import identifiers as ids
+from tests.unit.messages import assert_worker_message
 from serialapp.identifiers import (
     GS, IdentifierError, Interpretation, expand_upce, gs1_date, gtin_check_digit,
     interpret, is_template, is_valid_gtin, is_valid_imei, is_valid_vin, luhn_check_digit,
@@ -38,6 +40,7 @@ def test_gtin_check_digit_rejects_non_digits(bad):
     with pytest.raises(IdentifierError) as exc:
         gtin_check_digit(bad)
     assert exc.value.code == 'invalid_gtin'
+    assert_worker_message(exc.value.message)
 
 
 @pytest.mark.parametrize('gtin', ['09506000134352', '4006381333931', '036000291452', '96385074'])
@@ -167,6 +170,7 @@ def test_vin_check_digit_rejects_bad_input(bad):
     with pytest.raises(IdentifierError) as exc:
         vin_check_digit(bad)
     assert exc.value.code == 'invalid_vin'
+    assert_worker_message(exc.value.message)
 
 
 # --------------------------------------------------------------------------
@@ -203,6 +207,7 @@ def test_gs1_date_rejects(bad):
     with pytest.raises(IdentifierError) as exc:
         gs1_date(bad, TODAY)
     assert exc.value.code == 'invalid_date'
+    assert_worker_message(exc.value.message)
 
 
 # --------------------------------------------------------------------------
@@ -222,7 +227,7 @@ def test_parse_hri_with_spaces_between_elements():
     assert parse_gs1('(01) 09506000134352 (17) 201225 (10) ABC (21) XYZ') == FULL
 
 
-@pytest.mark.parametrize('prefix', [']d2', ']C1', ']Q3', ']e0', ']J1'])
+@pytest.mark.parametrize('prefix', [']d2', ']C1', ']Q3', ']e0', ']J1', ']z1'])
 def test_parse_raw_with_symbology_identifier(prefix):
     raw = prefix + '0109506000134352' + '17201225' + '10ABC' + GS + '21XYZ'
     assert parse_gs1(raw) == FULL
@@ -248,11 +253,11 @@ def test_parse_raw_strips_surrounding_whitespace():
 
 
 @pytest.mark.parametrize('raw, expected', [
-    ('0109506000134352', {'01': '09506000134352'}),
     ('010950600013435221XYZ', {'01': '09506000134352', '21': 'XYZ'}),
     ('01095060001343521720122510ABC', {'01': '09506000134352', '17': '201225', '10': 'ABC'}),
-    ('00106141411234567897', {'00': '106141411234567897'}),
     ('0209506000134352' + '3712', {'02': '09506000134352', '37': '12'}),
+    ('00106141411234567897' + '0209506000134352', {'00': '106141411234567897',
+                                                   '02': '09506000134352'}),
 ])
 def test_parse_unambiguous_raw_without_prefix(raw, expected):
     assert parse_gs1(raw) == expected
@@ -265,14 +270,22 @@ def test_parse_unambiguous_raw_without_prefix(raw, expected):
     '036000291452',
     '490154203237518',       # an IMEI
     '1M8GDM9AXKP042788',     # a VIN
-    '10ABC',                 # parses, but names no product (no 00/01/02)
+    '10ABC',                 # parses, but names no product (no 00/01/02/03)
     '21XYZ',
-    '0109506000134353',      # 01 with a wrong check digit
+    '0109506000134353',      # 16 digits, 01 with a wrong check digit
+    '0109506000134352',      # 16 digits, right check digit: still a serial without a marker
+    '00106141411234567897',  # 20 digits that happen to be a valid SSCC
     '010950600013435217201301',  # a bad date
     '0109506000134352' + '7777',  # trailing junk
     'SN-12345',
     '[)>\x1e06\x1dP123\x1dS456\x1e\x04',  # ISO 15434, not GS1
     '(ABC)123',
+    '(555) 123-4567',        # brackets that name no GS1 AI
+    '(2024) batch 7',
+    '(7777)ABC',
+    ']d2',                   # a GS1 symbology with nothing in it
+    ']C1' + '7777ABC',       # ... or nothing GS1 defines
+    'https://example.com/products/123',   # a URL, not a GS1 Digital Link
     '',
     '   ',
     None,
@@ -281,40 +294,48 @@ def test_not_gs1(text):
     assert parse_gs1(text) is None
 
 
-@pytest.mark.parametrize('text, needle', [
-    ('(01)09506000134353', '(01)'),                      # bad GTIN check digit
-    (']d20109506000134353', '(01)'),
-    ('(02)09506000134353(37)1', '(02)'),
-    ('(00)106141411234567890', '(00)'),                  # bad SSCC check digit
-    ('(01)0950600013435', '(01)'),                       # too short
-    ('(01)095060001343521', '(01)'),                     # too long
-    (']d2010950600013435', '(01)'),                      # raw, too short
-    ('(17)201300', '(17)'),                              # month 13
-    ('(17)200230', '(17)'),                              # 30 February
-    ('(11)2012AB', '(11)'),
-    ('(7777)ABC', '7777'),                               # unknown AI
-    ('(01)09506000134352(7777)X', '7777'),
-    (']d20109506000134352' + '7777X', '7777'),
-    ('(3106)001250', '3106'),                            # no such decimal position
-    ('(10)' + 'A' * 21, '(10)'),                          # over-long lot
-    (']d210' + 'A' * 21, '(10)'),
-    (']C121' + 'B' * 21 + GS + '0109506000134352', '(21)'),
-    ('(30)123456789', '(30)'),
-    ('(30)12A', '(30)'),
-    ('(21)', '(21)'),                                    # empty value
-    ('(21)AB#C', '(21)'),                                # '#' is not in GS1 charset 82
-    ('(21)AB CD', '(21)'),                               # nor is a space
-    ('(01)09506000134352(21)A(21)B', '(21)'),            # same AI, two values
-    (']d2', 'no GS1 data'),
-    (GS + 'ABC', 'unknown'),
-    ('0109506000134352' + GS + '17201301', '(17)'),      # GS and a known first AI: explicit
+@pytest.mark.parametrize('text', ['(555) 123-4567', '(2024) batch 7', '(7777)ABC',
+                                  'https://example.com/products/123'])
+def test_bracketed_and_url_plain_text_stays_plain_text(text):
+    it = interpret(text)
+    assert (it.kind, it.serial, it.text) == ('text', text, text)
+
+
+@pytest.mark.parametrize('text, words', [
+    ('(01)09506000134353', 'product number (GTIN) on this code has a wrong check digit'),
+    (']d20109506000134353', 'wrong check digit'),
+    ('(02)09506000134353(37)1', 'wrong check digit'),
+    ('(00)106141411234567890', 'shipping container code (SSCC) on this code has a wrong check'),
+    ('(414)0614141000013', 'wrong check digit'),             # a GLN, checked by biip
+    ('(402)12345678901234567', 'wrong check digit'),         # a GSIN, checked by us
+    ('(8018)123456789012345678', 'wrong check digit'),       # a GSRN
+    ('(01)0950600013435', 'wrong length'),                   # too short
+    ('(01)095060001343521', 'wrong length'),                 # too long
+    (']d2010950600013435', 'wrong length'),                  # raw, too short
+    ('(17)201300', 'expiry date on this code is not a real date'),   # month 13
+    ('(17)200230', 'not a real date'),                       # 30 February
+    ('(11)2012AB', 'production date on this code is not a real date'),
+    ('(10)' + 'A' * 21, 'batch/lot number on this code has the wrong length'),
+    (']d210' + 'A' * 21, 'batch/lot number on this code is too long'),
+    (']C121' + 'B' * 21 + GS + '0109506000134352', 'serial number on this code is too long'),
+    ('(30)123456789', 'wrong length'),
+    ('(30)12A', 'digits only'),
+    ('(8040)49015420323751', 'IMEI on this code has the wrong length'),
+    ('(21)', 'serial number on this code is empty'),
+    ('(21)AB#C', 'contains the character "#"'),              # '#' is not in GS1 charset 82
+    ('(21)AB CD', 'contains a space'),                       # nor is a space
+    ('(01)09506000134352(21)A(21)B', 'two different values for the serial number'),
+    ('0109506000134352' + GS + '17201301', 'not a real date'),   # GS and a known first AI
+    ('https://id.gs1.org/01/09506000134353', 'wrong check digit'),
+    (']E04006381333931|]e0' + '17201301', 'expiry date on this code is not a real date'),
 ])
-def test_explicit_malformed_gs1_raises(text, needle):
+def test_explicit_malformed_gs1_raises_in_plain_words(text, words):
     with pytest.raises(IdentifierError) as exc:
-        parse_gs1(text)
+        parse_gs1(text) if '|' not in text else interpret(text)
     assert exc.value.code == 'invalid_gs1'
-    assert needle in exc.value.message
+    assert words in exc.value.message
     assert str(exc.value) == exc.value.message
+    assert_worker_message(exc.value.message)
 
 
 def test_same_ai_twice_with_the_same_value_is_tolerated():
@@ -341,30 +362,105 @@ def test_more_ais(text, expected):
     assert parse_gs1(text) == expected
 
 
+# AIs the former hand-kept table did not know (issue 7): phones, SIMs,
+# made-to-order GTINs, expiry with time, model numbers, national healthcare.
+IMEI = '490154203237518'
+ESIM = '89049032000001000000123456789012'
+
+
+@pytest.mark.parametrize('ai, value', [
+    ('8040', IMEI), ('8041', '356938035643809'), ('8042', ESIM), ('8043', '898820000000000001'),
+    ('03', '09506000134352'), ('7003', '2701311230'), ('8013', 'GMN-12/AB'),
+    ('716', 'AIC012345'), ('717', 'CR-SRN-77'), ('4300', 'ACME%20Ltd'), ('7240', 'PROTO-1'),
+])
+def test_ais_from_gs1s_current_dictionary(ai, value):
+    assert parse_gs1(f'(01)09506000134352({ai}){value}') == {'01': '09506000134352', ai: value}
+    raw = ']d2' + '0109506000134352' + ai + value + GS + '21S1'
+    assert parse_gs1(raw) == {'01': '09506000134352', ai: value, '21': 'S1'}
+
+
+def test_phone_code_with_imei_and_no_serial_uses_the_imei_as_serial():
+    it = interpret(']d2' + '0109506000134352' + '8040' + IMEI)
+    assert (it.kind, it.gtin, it.serial, it.ais['8040']) == ('gs1', '09506000134352', IMEI, IMEI)
+    # AI 21 wins when both are there; an IMEI failing Luhn is never a serial.
+    assert interpret(']d2' + '0109506000134352' + '8040' + IMEI + GS + '21S1').serial == 'S1'
+    assert interpret(']d2' + '0109506000134352' + '8040' + IMEI[:-1] + '9').serial is None
+
+
+@pytest.mark.parametrize('text, kept, skipped', [
+    (']d2' + '0109506000134352' + '7777X', {'01': '09506000134352'}, ('7777X',)),
+    (']d2' + '0109506000134352' + '21S1' + GS + '7777X' + GS + '10L1',
+     {'01': '09506000134352', '21': 'S1', '10': 'L1'}, ('7777X',)),
+    ('(01)09506000134352(7777)X(21)S1', {'01': '09506000134352', '21': 'S1'}, ('(7777)X',)),
+    ('(01)09506000134352(3106)001250', {'01': '09506000134352'}, ('(3106)001250',)),
+    (GS + '7777X' + GS + '0109506000134352', {'01': '09506000134352'}, ('7777X',)),
+])
+def test_an_unknown_ai_keeps_what_can_be_read(text, kept, skipped):
+    assert parse_gs1(text) == kept
+    it = interpret(text)
+    assert (it.kind, it.ais, it.skipped) == ('gs1', kept, skipped)
+    assert it.as_dict()['skipped'] == list(skipped)
+
+
 def test_to_hri():
     assert to_hri(FULL) == '(01)09506000134352(17)201225(10)ABC(21)XYZ'
     assert to_hri({}) == ''
-    with pytest.raises(IdentifierError):
+    with pytest.raises(IdentifierError) as exc:
         to_hri({'x1': 'A'})
+    assert_worker_message(exc.value.message)
 
 
-def test_ai_table_is_prefix_free():
-    # Raw parsing relies on no AI being the start of another one.
-    table = set(ids._AIS)
-    for ai in table:
-        for other in table:
-            assert ai == other or not other.startswith(ai), (ai, other)
+# --------------------------------------------------------------------------
+# GS1 Digital Link
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize('uri', [
+    'https://id.gs1.org/01/09506000134352/21/ABC',
+    'https://id.gs1.org/01/9506000134352/21/ABC',           # GTIN-13 padded to 14
+    'http://example.com/01/09506000134352/21/ABC',
+    'https://brand.example.org/some/prefix/01/09506000134352/21/ABC?utm_source=box',
+    'HTTPS://ID.GS1.ORG/01/09506000134352/21/ABC',           # QR alphanumeric mode
+])
+def test_digital_link_on_any_host(uri):
+    it = interpret(uri)
+    assert (it.kind, it.gtin, it.serial, it.text) == ('gs1', '09506000134352', 'ABC', uri)
 
 
-def test_ai_table_lengths():
-    spec = ids._AIS
-    assert (spec['00'].length, spec['00'].fixed) == (18, True)
-    assert (spec['01'].length, spec['01'].fixed) == (14, True)
-    assert (spec['10'].length, spec['10'].fixed) == (20, False)
-    assert (spec['21'].length, spec['21'].fixed) == (20, False)
-    assert (spec['240'].length, spec['250'].length, spec['30'].length) == (30, 30, 8)
-    assert all(spec[f'31{f}{n}'].length == 6 for f in range(7) for n in range(6))
-    assert all(spec[str(ai)].length == 13 for ai in range(410, 415))
+def test_digital_link_with_qualifiers_and_query_parameters():
+    it = interpret('https://id.example.com/01/09506000134352/10/LOT%2F7/21/S%2F1'
+                   '?17=270200&3103=001250&linkType=gs1:pip')
+    assert (it.gtin, it.lot, it.serial) == ('09506000134352', 'LOT/7', 'S/1')
+    assert it.expiry == datetime.date(2027, 2, 28)
+    assert it.ais == {'01': '09506000134352', '10': 'LOT/7', '21': 'S/1', '17': '270200',
+                      '3103': '001250'}
+
+
+def test_digital_link_in_a_gs1_qr_code_and_a_plain_qr_code():
+    uri = 'https://id.gs1.org/01/09506000134352/21/ABC'
+    for framed in (']Q1' + uri, ']Q3' + uri, ']d2' + uri):
+        it = interpret(framed)
+        assert (it.kind, it.gtin, it.serial, it.text) == ('gs1', '09506000134352', 'ABC', uri)
+
+
+# --------------------------------------------------------------------------
+# EAN/UPC with a composite part
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize('text, gtin', [
+    (']E04006381333931|]e0' + '10LOT1' + GS + '17270200', '04006381333931'),
+    (']E0036000291452|]e0' + '10LOT1' + GS + '17270200', '00036000291452'),   # UPC-A
+    (']e00109506000134352|]e0' + '10LOT1' + GS + '17270200', '09506000134352'),  # DataBar
+    ('4006381333931|]e0' + '10LOT1' + GS + '17270200', '04006381333931'),
+])
+def test_ean_with_a_composite_part(text, gtin):
+    it = interpret(text)
+    assert (it.kind, it.gtin, it.lot, it.expiry) == ('gs1', gtin, 'LOT1', datetime.date(2027, 2, 28))
+    assert it.ais['01'] == gtin
+
+
+def test_pipe_in_plain_text_is_no_composite():
+    assert interpret('A|B').kind == 'text'
+    assert interpret(']C0AB|CD').text == 'AB|CD'
 
 
 # --------------------------------------------------------------------------
@@ -456,12 +552,52 @@ def test_invalid_patterns(pattern):
     with pytest.raises(IdentifierError) as exc:
         validate_serial_pattern(pattern)
     assert exc.value.code == 'invalid_pattern'
+    assert_worker_message(exc.value.message)
+
+
+@pytest.mark.parametrize('pattern, words', [
+    (r'(A)\1', r'Back-references such as \1 are not supported'),
+    ('(?P<x>A)(?P=x)', 'Back-references'),
+    ('(?=A)[A-Z]+', 'Look-ahead and look-behind such as (?= are not supported'),
+    ('(?<!X)A', 'Look-ahead and look-behind'),
+    (r'A\Z', r'Serial patterns do not support \Z.'),
+    ('(AB', 'bracket "(" in the pattern is never closed'),
+    ('AB)', 'no opening'),
+    ('[A-Z', 'bracket "[" in the pattern is never closed'),
+    ('A{1001}', 'above 1000'),
+    ('a{99999999999}', 'above 1000'),
+    ('*A', 'nothing it can repeat'),
+    ('A**', 'nothing it can repeat'),
+    ('AB\\', 'lone backslash'),
+    ('[Z-A]', 'range'),
+])
+def test_patterns_re2_cannot_run_are_refused_in_plain_words(pattern, words):
+    with pytest.raises(IdentifierError) as exc:
+        validate_serial_pattern(pattern)
+    assert exc.value.code == 'invalid_pattern'
+    assert words in exc.value.message
+    assert_worker_message(exc.value.message)
+
+
+def test_a_catastrophic_pattern_runs_in_linear_time():
+    # Issue 8: with Python's backtracking `re`, 26 characters took 9 s and
+    # 30 pinned a worker. RE2 answers in microseconds, whatever the length.
+    pattern = '(a+)+$'
+    validate_serial_pattern(pattern)
+    start = time.perf_counter()
+    assert not serial_matches(pattern, 'a' * 30 + '!')
+    assert not serial_matches(pattern, 'a' * 64 + 'b')
+    assert serial_matches(pattern, 'a' * 64)
+    assert not serial_matches(r'(\w+\s?)*$', 'serial number ' * 4 + '#')
+    assert time.perf_counter() - start < 0.5
 
 
 def test_serial_matches_raises_on_a_broken_pattern():
     with pytest.raises(IdentifierError) as exc:
         serial_matches('[A-Z', 'A')
     assert exc.value.code == 'invalid_pattern'
+    with pytest.raises(IdentifierError):
+        serial_matches(r'(A)\1', 'AA')     # saved before patterns ran on RE2
 
 
 def test_mint_serial():
@@ -476,12 +612,14 @@ def test_mint_serial_needs_a_template(pattern):
     with pytest.raises(IdentifierError) as exc:
         mint_serial(pattern, 1)
     assert exc.value.code == 'invalid_pattern'
+    assert_worker_message(exc.value.message)
 
 
 @pytest.mark.parametrize('seq', [-1, 1.5, '7', True])
 def test_mint_serial_rejects_bad_sequence_numbers(seq):
-    with pytest.raises(IdentifierError):
+    with pytest.raises(IdentifierError) as exc:
         mint_serial('OWN-{seq:06}', seq)
+    assert_worker_message(exc.value.message)
 
 
 def test_is_template():
@@ -526,8 +664,10 @@ def test_interpret_malformed_explicit_gs1_raises():
     with pytest.raises(IdentifierError) as exc:
         interpret(']d20109506000134353' + '21XYZ')
     assert exc.value.code == 'invalid_gs1'
-    with pytest.raises(IdentifierError):
+    assert exc.value.message == 'The product number (GTIN) on this code has a wrong check digit.'
+    with pytest.raises(IdentifierError) as exc:
         interpret('(01)09506000134352(17)201399')
+    assert exc.value.message == 'The expiry date on this code is not a real date.'
 
 
 @pytest.mark.parametrize('text, gtin', [
@@ -639,7 +779,7 @@ def test_any_imei_body_with_luhn_is_valid_and_one_digit_off_is_not(body, data):
     assert not is_valid_imei(_change_one_digit(imei, data))
 
 
-vin_chars = ''.join(sorted(ids._VIN_CHARS))
+vin_chars = 'ABCDEFGHJKLMNPRSTUVWXYZ0123456789'
 
 
 @given(head=st.text(alphabet=vin_chars, min_size=8, max_size=8),
@@ -654,7 +794,14 @@ def test_any_vin_body_with_its_check_digit_is_valid(head, tail, wrong):
         assert not is_valid_vin(head + wrong + tail)
 
 
-CSET82 = ''.join(sorted(ids._CSET82))
+CSET82 = ('!"%&\'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_'
+          'abcdefghijklmnopqrstuvwxyz')
+DIGITS = '0123456789'
+HRI_AI = re.compile(r'\(\d{2,4}\)')
+# GS1 General Specifications 7.8.5: AIs starting with these two digits have
+# predefined lengths and need no FNC1 after them; every other AI does.
+PREDEFINED_LENGTH = {'00', '01', '02', '03', '04', *map(str, range(11, 21)),
+                     '31', '32', '33', '34', '35', '36', '41'}
 
 
 def _date_value():
@@ -662,20 +809,34 @@ def _date_value():
         lambda d: st.sampled_from([d.strftime('%y%m%d'), d.strftime('%y%m00')]))
 
 
-def _value_for(ai):
-    spec = ids._AIS[ai]
-    if spec.check == 'mod10':
-        return st.text(alphabet='0123456789', min_size=spec.length - 1,
-                       max_size=spec.length - 1).map(lambda b: b + gtin_check_digit(b))
-    if spec.check == 'date':
-        return _date_value()
-    alphabet = '0123456789' if spec.numeric else CSET82
-    low = spec.length if spec.fixed else 1
-    return st.text(alphabet=alphabet, min_size=low, max_size=spec.length)
+def _with_check(length):
+    return st.text(alphabet=DIGITS, min_size=length - 1, max_size=length - 1).map(
+        lambda b: b + gtin_check_digit(b))
 
 
-ALL_AIS = sorted(ids._AIS)
-GTIN_AIS = ('00', '01', '02')
+def _fixed(alphabet, length):
+    return st.text(alphabet=alphabet, min_size=length, max_size=length)
+
+
+def _upto(alphabet, length):
+    return st.text(alphabet=alphabet, min_size=1, max_size=length)
+
+
+# Values for a sample of AIs, old and new, made by our own rules of thumb.
+VALUES = {
+    '00': _with_check(18), '01': _with_check(14), '02': _with_check(14), '03': _with_check(14),
+    '414': _with_check(13), '402': _with_check(17),
+    '10': _upto(CSET82, 20), '21': _upto(CSET82, 20), '22': _upto(CSET82, 20),
+    '240': _upto(CSET82, 30), '90': _upto(CSET82, 30), '8013': _upto(CSET82, 25),
+    '716': _upto(CSET82, 20), '717': _upto(CSET82, 20), '8004': _upto(CSET82, 30),
+    '11': _date_value(), '17': _date_value(),
+    '7003': _date_value().map(lambda d: (d[:4] + '28' if d.endswith('00') else d) + '2359'),
+    '20': _fixed(DIGITS, 2), '3103': _fixed(DIGITS, 6), '30': _upto(DIGITS, 8),
+    '37': _upto(DIGITS, 8), '8040': _fixed(DIGITS, 14).map(lambda b: b + luhn_check_digit(b)),
+    '8042': _fixed(DIGITS, 32),
+}
+ALL_AIS = sorted(VALUES)
+GTIN_AIS = ('00', '01', '02', '03')
 
 
 @st.composite
@@ -683,10 +844,10 @@ def ai_dicts(draw, without_hri_ambiguity=False):
     chosen = draw(st.lists(st.sampled_from(ALL_AIS), min_size=1, max_size=6, unique=True))
     out = {}
     for ai in chosen:
-        values = _value_for(ai)
+        values = VALUES[ai]
         if without_hri_ambiguity:
             # "(12)" inside a value cannot be told from an AI in HRI text.
-            values = values.filter(lambda v: not ids._HRI_AI.search(v))
+            values = values.filter(lambda v: not HRI_AI.search(v))
         out[ai] = draw(values)
     return out
 
@@ -701,19 +862,23 @@ def test_hri_round_trip(ais):
 @st.composite
 def raw_element_strings(draw):
     ais = draw(ai_dicts())
-    prefix = draw(st.sampled_from(['', GS, ']d2', ']C1', ']Q3', ']e0', ']J1']))
-    if prefix == '' and not any(ai in ais for ai in GTIN_AIS):
-        # Without any marker only an element string naming a product is GS1.
-        ai = draw(st.sampled_from(GTIN_AIS))
-        ais = {ai: draw(_value_for(ai)), **ais}
+    prefix = draw(st.sampled_from(['', GS, ']d2', ']C1', ']Q3', ']e0', ']J1', ']z1']))
+    if prefix == '':
+        # Without any marker only an element string naming goods, and saying
+        # more than that, is GS1.
+        if not any(ai in ais for ai in GTIN_AIS):
+            ai = draw(st.sampled_from(GTIN_AIS))
+            ais = {ai: draw(VALUES[ai]), **ais}
+        if len(ais) == 1:
+            ais = {**ais, '21': draw(VALUES['21'])}
     parts = []
     for i, (ai, value) in enumerate(ais.items()):
         parts.append(ai + value)
         last = i == len(ais) - 1
-        if not ids._AIS[ai].fixed and not last:
-            parts.append(GS)                         # FNC1 ends a variable field
+        if ai[:2] not in PREDEFINED_LENGTH and not last:
+            parts.append(GS)                         # FNC1 ends the field
         elif draw(st.booleans()):
-            parts.append(GS)                         # tolerated after fixed fields
+            parts.append(GS)                         # tolerated after predefined ones
     return ais, prefix + ''.join(parts)
 
 
@@ -723,6 +888,39 @@ def test_raw_round_trip(case):
     ais, raw = case
     assert parse_gs1(raw) == ais
     assert interpret(raw).ais == ais
+
+
+@given(gtin=_with_check(14))
+def test_sixteen_digits_starting_01_without_a_marker_are_a_serial(gtin):
+    # Issue 7: one such serial in ten has a "valid" check digit; a typed or
+    # wedge-scanned 16-digit number is still a serial.
+    text = '01' + gtin
+    it = interpret(text)
+    assert (it.kind, it.serial, it.gtin) == ('text', text, None)
+    # The same data announced by a scanner is GS1.
+    for marked in (']d2' + text, ']C1' + text, GS + text, f'(01){gtin}'):
+        assert interpret(marked).gtin == gtin
+
+
+@given(body=st.text(alphabet=DIGITS, min_size=13, max_size=13),
+       wrong=st.sampled_from(DIGITS))
+def test_sixteen_digits_starting_01_with_a_wrong_check_digit_are_a_serial(body, wrong):
+    if gtin_check_digit(body) == wrong:
+        wrong = str((int(wrong) + 1) % 10)
+    text = '01' + body + wrong
+    it = interpret(text)
+    assert (it.kind, it.serial) == ('text', text)
+
+
+@given(gtin=_with_check(14), serial=_upto(CSET82, 20), lot=_upto(CSET82, 20),
+       expiry=_date_value(), host=st.sampled_from(['id.gs1.org', 'example.com', 'qr.b-rand.eu']),
+       prefix=st.sampled_from(['', '/dl', '/a/b']))
+def test_digital_link_round_trip(gtin, serial, lot, expiry, host, prefix):
+    uri = (f'https://{host}{prefix}/01/{gtin}/10/{quote(lot, safe="")}/21/{quote(serial, safe="")}'
+           f'?17={expiry}&src=box')
+    it = interpret(uri)
+    assert (it.kind, it.gtin, it.lot, it.serial) == ('gs1', gtin, lot, serial)
+    assert it.expiry == gs1_date(expiry)
 
 
 @given(prefix=st.text(alphabet='ABCXYZ0123456789-/_.', max_size=6),
