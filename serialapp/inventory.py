@@ -373,6 +373,16 @@ def _parse_expiry(value) -> date | None:
         raise refuse(400, "invalid_field/expiry", value=value) from None
 
 
+def _fits(product: Product, serial_text: str) -> bool:
+    """Whether the serial fits the product's pattern. A pattern saved before patterns had
+    to run in linear time may be one the matcher refuses: that is the product's fault, said
+    as such, never a failed request."""
+    try:
+        return identifiers.serial_matches(product.serial_pattern, serial_text)
+    except identifiers.IdentifierError:
+        raise refusal("invalid_serial/broken_pattern", product.sku, sku=product.sku) from None
+
+
 def _pattern_refusal(product: Product, serial_text: str) -> StepError:
     """Why a serial does not fit its product's pattern, in words: a check digit that fails
     (a misread), or what the product's serials look like. Never the pattern itself."""
@@ -426,7 +436,7 @@ def _product_for(interp, ctx: _ReceiveContext, text: str) -> Product:
         candidates = [line.product for line in ctx.po.lines]
         if len(candidates) > 1:
             candidates = [p for p in candidates
-                          if p.serial_pattern and identifiers.serial_matches(p.serial_pattern, text)]
+                          if p.serial_pattern and _fits(p, text)]
         if len(candidates) == 1:
             return candidates[0]
     if _misread_check_digit(text, ("imei",)):  # 15 digits is an IMEI, whatever the product
@@ -442,7 +452,7 @@ def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str
         raise refusal("invalid_serial/no_serial_in_gs1", product.sku)
     serial_text = canonical_serial(serial_text, product.sku)
     serial_key = serials.key(serial_text, product.serials_case_sensitive)
-    if not identifiers.serial_matches(product.serial_pattern, serial_text):
+    if not _fits(product, serial_text):
         raise _pattern_refusal(product, serial_text)
     existing = conn.execute(select(Serial.serial, Serial.status, Serial.location_id,
                                    Serial.purchase_order_id).where(

@@ -1,6 +1,6 @@
 """Every refusal a picker can see, in one place and in the warehouse's words.
 
-A refusal is one short sentence (two at most) that says what is wrong and what to do. It
+A refusal is one short sentence that says what is wrong and what to do. It
 never names the serial: the page shows each answer as "serial: message", so the serial is
 named once, by the page. It shows no pattern, no field name, no `None`, no Python value.
 tests/unit/test_messages.py renders every entry with sample values and checks all that.
@@ -16,70 +16,73 @@ MESSAGES = {
     "missing_field/reason": "Say why it came back.",
     "missing_field/generate_product": "Choose the product to make serials for.",
     "invalid_field/serials": "Send the serials as a list of texts.",
-    "invalid_field/expiry": "The expiry date {value} is not a date. Write it as year-month-day, "
+    "invalid_field/expiry": "The expiry date {value} is not a date: write it as year-month-day, "
                             "like 2027-03-31.",
-    "invalid_field/generate": "Choose how many serials to make: a whole number from 1 to {limit}.",
+    "invalid_field/generate": "Choose how many serials to make, a whole number from 1 to "
+                              "{limit}.",
     "invalid_field/serials_or_generate": "Scan serials or choose how many to make, not both.",
     "invalid_field/disposition": "Choose what happens to it: back to stock, quarantine or scrap.",
-    "too_many": "At most {limit} serials at once. Send the rest as another batch.",
-    "unknown_location": "There is no location {value}. Scan a location label, or ask a manager "
+    "too_many": "At most {limit} serials go at once, so send the rest as another batch.",
+    "unknown_location": "There is no location {value}: scan a location label, or ask a manager "
                         "to add it.",
-    "unknown_order": "There is no order {value}. Check the order number.",
+    "unknown_order": "There is no order {value}: check the order number.",
     "unknown_sku": "There is no product {value}.",
-    "no_code_found": "No barcode was found in the photo. Hold the phone steady, closer, with "
-                     "more light, and try again.",
-    "no_serial_template": "{sku} has no serial template to make serials from. A manager can "
-                          "give it one.",
+    "no_code_found": "No barcode was found in the photo: hold the phone steady and closer, "
+                     "with more light.",
+    "no_serial_template": "{sku} has no serial template to make serials from, so ask a manager "
+                          "to give it one.",
     # the serial's own text
     "invalid_serial/text": "{reason}",
-    "invalid_serial/no_serial_in_gs1": "This code holds no serial number. Scan the code that "
-                                       "carries the serial.",
-    "invalid_serial/imei_check": "This IMEI's last digit does not check out, so a digit was "
-                                 "misread or mistyped. Scan it again.",
-    "invalid_serial/vin_check": "This VIN's check digit does not check out, so a character was "
-                                "misread or mistyped. Scan it again.",
-    "invalid_serial/imei": "A {sku} serial is an IMEI: 15 digits. Check the product, or scan "
+    "invalid_serial/no_serial_in_gs1": "This code holds no serial number, so scan the code "
+                                       "that carries the serial.",
+    "invalid_serial/imei_check": "The last digit of this IMEI does not check out, so scan it "
+                                 "again: a digit was misread.",
+    "invalid_serial/vin_check": "The check digit of this VIN does not check out, so scan it "
+                                "again: a character was misread.",
+    "invalid_serial/imei": "A {sku} serial is an IMEI of 15 digits: check the product, or scan "
                            "the IMEI again.",
-    "invalid_serial/vin": "A {sku} serial is a VIN: 17 letters and digits. Check the product, "
-                          "or scan the VIN again.",
-    "invalid_serial/gs1": "A {sku} serial is at most 20 letters and digits. Check the product, "
+    "invalid_serial/vin": "A {sku} serial is a VIN of 17 letters and digits: check the product, "
                           "or scan again.",
-    "invalid_serial/template": "A {sku} serial looks like {example}. Check the product, or scan "
+    "invalid_serial/gs1": "A {sku} serial is at most 20 letters and digits: check the product, "
+                          "or scan again.",
+    "invalid_serial/template": "A {sku} serial looks like {example}: check the product, or scan "
                                "again.",
-    "invalid_serial/pattern": "This does not look like a {sku} serial. Check you chose the "
-                              "right product, or scan the label again.",
+    "invalid_serial/pattern": "This does not look like a {sku} serial: check the product, or "
+                              "scan the label again.",
+    "invalid_serial/broken_pattern": "The serial rule of {sku} cannot be used, so ask a manager "
+                                     "to correct the product.",
     # which product
-    "unknown_sku/gtin": "No product has the barcode {gtin}. Ask a manager to add the product.",
-    "unknown_sku/which": "Which product is this? Choose the product, or scan its product "
+    "unknown_sku/gtin": "No product has the barcode {gtin}, so ask a manager to add it.",
+    "unknown_sku/which": "Which product is this: choose the product, or scan its product "
                          "barcode first.",
-    "sku_mismatch": "This label is for {found}, not {chosen}. Choose {found}, or scan the "
-                    "right label.",
-    "ambiguous_serial": "This serial exists for several products ({skus}). Choose the product, "
-                        "then scan again.",
-    "not_a_serial": "That is the product barcode. Scan the serial number.",
-    "unknown_serial": "Not known here. Check the number, or receive it first.",
+    "sku_mismatch": "This label is for {found}, not {chosen}: choose {found}, or scan the right "
+                    "label.",
+    "ambiguous_serial": "This serial exists for several products ({skus}), so choose the "
+                        "product and scan again.",
+    "not_a_serial": "That is the product barcode, so scan the serial number.",
+    "unknown_serial": "Not known here: check the number, or receive it first.",
     # receiving
-    "duplicate_serial": "Already received for {sku}, somewhere else. Set this unit aside and "
-                        "tell a manager: two units must not share a serial.",
+    "duplicate_serial": "Already received for {sku} elsewhere, so set this unit aside and tell "
+                        "a manager.",
     "sku_not_on_order/purchase": "{sku} is not on purchase order {po}.",
     "over_receipt": "Purchase order {po} expects {qty} of {sku}, and all have been received.",
     # orders
     "sku_not_on_order": "{sku} is not on order {order}.",
     "order_closed": "Order {order} has already shipped.",
-    "serial_not_available/picked_elsewhere": "Already picked for order {other}. Unpick it "
+    "serial_not_available/picked_elsewhere": "Already picked for order {other}: unpick it "
                                              "there first if it belongs here.",
     "serial_not_available/not_pickable": "It is at {location}, which is not a place to pick "
-                                         "from. Move it to a shelf first.",
+                                         "from: move it to a shelf first.",
     "order_line_full": "Order {order} needs only {qty} of {sku}, and that line is full.",
     "serial_not_on_order": "Not picked for order {order}.",
-    "order_incomplete": "Order {order} is not fully picked ({short}). Pick the rest, or ship "
-                        "what is picked as a partial shipment.",
+    "order_incomplete": "Order {order} is not fully picked ({short}): pick the rest, or ship "
+                        "what is picked as partial.",
     "nothing_to_ship": "Nothing is picked for order {order} yet.",
     # lifecycle (lifecycle.py says the reason; this is how it reads)
     "transition": "{reason}",
     # the server
-    "busy": "The system is busy; this will be tried again in a moment.",
-    "busy/step": "The system is busy; scan it again.",
+    "busy": "The system is busy, so this will be sent again in a moment.",
+    "busy/step": "The system is busy, so scan it again.",
 }
 
 # Answers that are not refusals: the scan had already been done. Shown apart (neither

@@ -54,15 +54,15 @@ def canonical(text: str) -> str:
     if not text:
         raise SerialTextError("The serial number is empty.")
     if len(text) > MAX_LENGTH:
-        raise SerialTextError(f"A serial number is at most {MAX_LENGTH} characters; this one "
-                              f"has {len(text)}. Check the label and scan it again.")
+        raise SerialTextError(f"A serial number is at most {MAX_LENGTH} characters, and this "
+                              f"one has {len(text)}: check the label.")
     for ch in text:
         if unicodedata.category(ch) in _INVISIBLE:
-            raise SerialTextError(f"The serial number holds an invisible character, "
-                                  f"{_describe(ch)}. Type it again by hand.")
+            raise SerialTextError(f"It holds an invisible character, {_describe(ch)}, so "
+                                  "type it again by hand.")
         if ch.isspace() and ch != " ":
-            raise SerialTextError(f"The serial number holds {_describe(ch)}; only plain "
-                                  "spaces are allowed. Type it again by hand.")
+            raise SerialTextError(f"It holds {_describe(ch)} where only plain spaces may "
+                                  "be, so type it again by hand.")
     if not any(ch.isalnum() for ch in text):
         raise SerialTextError("A serial number needs at least one letter or digit.")
     scripts = {}
@@ -72,9 +72,9 @@ def canonical(text: str) -> str:
             scripts.setdefault(script, ch)
     if "LATIN" in scripts and len(scripts) > 1:
         other = next(s for s in scripts if s != "LATIN")
-        raise SerialTextError(f"{text} mixes Latin letters with the {other.title()} letter "
-                              f"{scripts[other]} ({_describe(scripts[other])}), which looks "
-                              "the same. Type it again with one alphabet.")
+        letter = scripts[other]
+        raise SerialTextError(f"It mixes Latin letters with the {other.title()} letter {letter} "
+                              f"(U+{ord(letter):04X}), so type it again in one alphabet.")
     return text
 
 

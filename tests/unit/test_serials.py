@@ -30,7 +30,7 @@ def test_invisible_characters_are_refused_by_name(text, named):
 
 def test_length_limit():
     assert canonical("X" * 64) == "X" * 64
-    with pytest.raises(SerialTextError, match="at most 64 characters; this one has 10000"):
+    with pytest.raises(SerialTextError, match="at most 64 characters, and this one has 10000"):
         canonical("X" * 10_000)
 
 
