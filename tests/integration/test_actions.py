@@ -56,7 +56,7 @@ def test_receive_refusals(shop):
                                "serials": [bad_luhn(imei(2)), imei(1), "12345"]})
     assert codes(r) == ["invalid_serial", "duplicate_serial", "invalid_serial"]
     assert "misread" in r.get_json()["results"][0]["error"]["message"]
-    assert "IMEI: 15 digits" in r.get_json()["results"][2]["error"]["message"]
+    assert "IMEI of 15 digits" in r.get_json()["results"][2]["error"]["message"]
     r = shop.post("/receive", {"location": "A1", "purchase_order": "PO1", "sku": "CASE",
                                "serials": ["CS-0001"]})
     assert codes(r) == ["sku_not_on_order"]
