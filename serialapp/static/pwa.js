@@ -219,8 +219,9 @@
     const { item, status, body } = ev.detail;
     const lines = [];
     if (body && Array.isArray(body.results)) {
-      body.results.forEach((r) => lines.push(r.ok
-        ? [`✔ ${r.serial} ${r.sku}: ${String(r.status).replace("_", " ")}`, "ok"]
+      body.results.forEach((r) => lines.push(r.ok && r.repeat
+        ? [`↺ ${r.serial} ${r.sku}: ${r.note}`, "info"]
+        : r.ok ? [`✔ ${r.serial} ${r.sku}: ${String(r.status).replace("_", " ")}`, "ok"]
         : [`✘ ${r.serial}: ${r.error.message}`, "bad"]));
     }
     if (!lines.length) {

@@ -45,6 +45,8 @@
   }
 
   function describe(result) {
+    // Already done (the same label scanned again): neither green nor red, on every page.
+    if (result.ok && result.repeat) return [`↺ ${result.serial} ${result.sku}: ${result.note}`, "info"];
     if (result.ok) {
       const note = result.note ? " · " + result.note : "";
       return [`✔ ${result.serial} ${result.sku}: ${result.status.replace("_", " ")}${note}`, "ok"];

@@ -59,12 +59,36 @@ def test_wrong_serials_show_their_reason_in_red(live_server, shop, page):
     page.fill("#scan-input", "NOT-A-SERIAL-42")
     page.press("#scan-input", "Enter")
     expect(feedback).to_contain_text("NOT-A-SERIAL-42")
-    expect(feedback).to_contain_text("not known")
+    expect(feedback).to_contain_text("Not known here")
     expect(feedback).to_have_class(re.compile(r"\bbad\b"))
     # Both reasons stay in the log, newest first.
     expect(page.locator("#scan-log li.bad")).to_have_count(2)
     expect(page.locator("#scan-log li.bad").last).to_have_text(reason_taken)
     expect(page.locator("#order-lines tr[data-sku=PHONE] .progress")).to_have_text("0 of 2")
+
+
+def test_the_same_serial_twice_reads_alike_on_receive_and_pick(live_server, shop, page):
+    """A second scan of the same label is neither a success nor a refusal, and the page
+    names the serial once."""
+    login(page, live_server)
+    page.goto(live_server + "/scan/receive")
+    page.select_option("select[data-field=sku]", "PHONE")
+    page.select_option("select[data-field=location]", "A1")
+    feedback = page.locator("#feedback")
+    for expected in ("✔", "↺"):
+        page.fill("#scan-input", imei(9))
+        page.press("#scan-input", "Enter")
+        expect(feedback).to_contain_text(expected)
+    expect(feedback).to_have_class(re.compile(r"\binfo\b"))
+    expect(feedback).to_contain_text("Already received here.")
+    page.goto(live_server + "/scan/pick/SO1")
+    for expected in ("✔", "↺"):
+        page.fill("#scan-input", imei(9))
+        page.press("#scan-input", "Enter")
+        expect(feedback).to_contain_text(expected)
+    expect(feedback).to_have_class(re.compile(r"\binfo\b"))
+    expect(feedback).to_contain_text("Already picked for SO1.")
+    assert feedback.inner_text().count(imei(9)) == 1
 
 
 def test_photo_upload_applies_every_code_in_it(live_server, shop, page):
