@@ -39,7 +39,8 @@ def prepare(database_url: str) -> str:
     """Migrate, and make a user, a token, a product of each kind and a location."""
     from flask_migrate import upgrade
 
-    from serialapp import auth, create_app
+    from serialapp import auth
+    from serialapp.app import create_app
     from serialapp.extensions import db
     from serialapp.models import Location, Product
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "crash"})

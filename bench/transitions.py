@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flask_migrate import upgrade  # noqa: E402
 
-from serialapp import create_app, inventory  # noqa: E402
+from serialapp import inventory  # noqa: E402
+from serialapp.app import create_app  # noqa: E402
 from serialapp.extensions import db  # noqa: E402
 from serialapp.models import Location, Product, Serial, User  # noqa: E402
 from report import write_section  # noqa: E402

@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from werkzeug.serving import run_simple
 
-    from serialapp import create_app
+    from serialapp.app import create_app
 
     app = create_app()
     addresses = lan_addresses()

@@ -5,7 +5,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from serialapp import create_app
+from serialapp.app import create_app
 from serialapp.extensions import db
 
 

@@ -19,7 +19,8 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from serialapp import create_app, identifiers  # noqa: E402
+from serialapp import identifiers
+from serialapp.app import create_app  # noqa: E402
 from serialapp.extensions import db  # noqa: E402
 from tests.e2e.barcodes import code_image, write_y4m  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS, PHONE, find_chromium  # noqa: E402

@@ -5,7 +5,7 @@ import urllib.request
 
 from sqlalchemy import func, select
 
-from serialapp import create_app
+from serialapp.app import create_app
 from serialapp.extensions import db
 from serialapp.models import Event, IdempotencyRecord
 from tests.factories import imei, setup_shop

@@ -26,7 +26,7 @@ def test_serial_rules_migration_names_rule_breakers_and_changes_no_serial(tmp_pa
     from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from serialapp import create_app
+    from serialapp.app import create_app
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
                       "SECRET_KEY": "test"})
     nfd = unicodedata.normalize("NFD", "CAFÉ-1")

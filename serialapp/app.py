@@ -1,0 +1,91 @@
+"""The app factory: config, extensions, blueprints, CLI, error pages."""
+from flask import Flask, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config
+from .extensions import csrf, db, login_manager, migrate
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    from .urls import SerialConverter
+    app.url_map.converters["serial"] = SerialConverter
+    app.config.update(config.load(app.instance_path))
+    if overrides:
+        app.config.update(overrides)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "web.login"
+    login_manager.login_message = "Log in to continue."
+    csrf.init_app(app)
+
+    from . import models  # noqa: F401  (tables for Alembic)
+    from .api import bp as api_bp
+    from .web import bp as web_bp
+    from .cli import register as register_cli
+    # The API checks CSRF itself, only for cookie sessions; bearer tokens need none.
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+    register_cli(app)
+    _register_error_pages(app)
+    return app
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+    return str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """WAL lets pages read while a scan is written; the busy timeout makes a second writer
+    wait its turn instead of failing at once; foreign keys are off by default in SQLite."""
+    if type(dbapi_connection).__module__.split(".")[0] not in ("sqlite3", "pysqlite2"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # FULL: in WAL mode every commit syncs the log, so a scan answered 200 survives a
+    # power cut (NORMAL may lose the last commits, which the phone already dropped).
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def _register_error_pages(app: Flask) -> None:
+    from flask import jsonify, render_template
+    from werkzeug.exceptions import HTTPException
+
+    from .errors import RequestError
+
+    def wants_json() -> bool:
+        return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+    @app.errorhandler(RequestError)
+    def _request_error(exc):
+        if wants_json():
+            return exc.response()
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc):
+        if wants_json():
+            return jsonify({"error": {"code": exc.name.lower().replace(" ", "_"),
+                                      "message": exc.description}}), exc.code
+        return render_template("error.html", status=exc.code, message=exc.description), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        # Never a traceback to the user; the log keeps it for us.
+        app.logger.exception("unhandled error")
+        db.session.rollback()
+        if wants_json():
+            return jsonify({"error": {"code": "internal_error",
+                                      "message": "Something went wrong on our side; nothing "
+                                                 "was half-done. Try again."}}), 500
+        return render_template("error.html", status=500,
+                               message="Something went wrong on our side. Try again."), 500

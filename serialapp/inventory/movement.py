@@ -1,0 +1,58 @@
+"""Move, quarantine, release, scrap and return: a unit's place or standing changes."""
+
+from sqlalchemy.engine import Connection
+
+from .. import lifecycle, messages
+from ..errors import refuse
+from .base import Actor, Outcome
+from .lookups import Unit
+from .steps import _next, _ok, _place, _scanned, _serial_steps, _transition
+
+
+def move(actor: Actor, *, location=None, serials=None, sku=None, decoded=None) -> Outcome:
+    to = _place(location)
+    outcome = Outcome()
+    texts, _ = _scanned(serials, decoded, outcome)
+
+    def step(conn: Connection, unit: Unit) -> dict:
+        status = _next(unit, "move")
+        if unit.location_id == to.id:
+            return _ok(unit, messages.repeat("at", location=to.code))
+        return _transition(conn, unit, actor, "move", status, {"location_id": to.id})
+    return _serial_steps(texts, sku, outcome, step)
+
+
+def set_aside(actor: Actor, action: str, *, serials=None, sku=None, location=None,
+              reason=None, decoded=None) -> Outcome:
+    """quarantine, release or scrap: a manager's decision about units in stock."""
+    to = _place(location, required=False)
+    outcome = Outcome()
+    texts, _ = _scanned(serials, decoded, outcome)
+
+    def step(conn: Connection, unit: Unit) -> dict:
+        status = _next(unit, action)
+        changes = {"location_id": to.id} if to else {}
+        return _transition(conn, unit, actor, action, status, changes, note=reason)
+    return _serial_steps(texts, sku, outcome, step)
+
+
+
+# ---------------------------------------------------------------- return
+
+def return_(actor: Actor, *, serials=None, sku=None, reason=None, disposition=None,
+            location=None, decoded=None) -> Outcome:
+    if not reason or not str(reason).strip():
+        raise refuse(400, "missing_field/reason")
+    if disposition not in lifecycle.DISPOSITIONS:
+        raise refuse(400, "invalid_field/disposition")
+    to = _place(location, required=disposition == "restock")
+    outcome = Outcome()
+    texts, _ = _scanned(serials, decoded, outcome)
+
+    def step(conn: Connection, unit: Unit) -> dict:
+        status = _next(unit, "return", disposition)
+        changes = {"sales_order_id": None, "customer_id": None, "warranty_until": None,
+                   "location_id": to.id if to else None}
+        return _transition(conn, unit, actor, "return", status, changes, note=str(reason).strip(),
+                           sales_order_id=unit.sales_order_id, customer_id=unit.customer_id)
+    return _serial_steps(texts, sku, outcome, step)

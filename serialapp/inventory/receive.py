@@ -1,0 +1,190 @@
+"""Receive: new serials into stock, scanned, from a photo, or minted from a template."""
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from .. import identifiers, lifecycle, messages, serials, steplog
+from ..errors import StepError, busy, refusal, refuse
+from ..extensions import db
+from ..models import Event, Product, PurchaseOrder, PurchaseOrderLine, Serial, utcnow
+from .base import MAX_GENERATE, Actor, Outcome
+from .lookups import (
+    _interpret,
+    canonical_serial,
+    get_location,
+    get_product,
+    get_purchase_order,
+    product_by_gtin,
+)
+from .steps import _bump_line, _run_steps, _scanned
+
+
+def _parse_expiry(value) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise refuse(400, "invalid_field/expiry", value=value) from None
+
+
+def _fits(product: Product, serial_text: str) -> bool:
+    """Whether the serial fits the product's pattern. A pattern saved before patterns had
+    to run in linear time may be one the matcher refuses: that is the product's fault, said
+    as such, never a failed request."""
+    try:
+        return identifiers.serial_matches(product.serial_pattern, serial_text)
+    except identifiers.IdentifierError:
+        raise refusal("invalid_serial/broken_pattern", product.sku, sku=product.sku) from None
+
+
+def _pattern_refusal(product: Product, serial_text: str) -> StepError:
+    """Why a serial does not fit its product's pattern, in words: a check digit that fails
+    (a misread), or what the product's serials look like. Never the pattern itself."""
+    kind = (product.serial_pattern or "").strip().lower()
+    misread = _misread_check_digit(serial_text, (kind,))
+    if misread:
+        return refusal(misread, product.sku)
+    if kind in ("imei", "vin", "gs1"):
+        return refusal(f"invalid_serial/{kind}", product.sku, sku=product.sku)
+    if identifiers.is_template(product.serial_pattern):
+        return refusal("invalid_serial/template", product.sku, sku=product.sku,
+                       example=identifiers.mint_serial(product.serial_pattern, 1))
+    return refusal("invalid_serial/pattern", product.sku, sku=product.sku)
+
+
+def _misread_check_digit(text: str, kinds: tuple) -> str | None:
+    """The message key when `text` has the shape of an IMEI or VIN (of `kinds`) but fails
+    its check digit: a misread or mistyped character, not a wrong product."""
+    text = text.strip()
+    if "imei" in kinds and len(text) == 15 and text.isdigit() and \
+            not identifiers.is_valid_imei(text):
+        return "invalid_serial/imei_check"
+    vin = text.upper()
+    if "vin" in kinds and len(vin) == 17 and vin.isascii() and vin.isalnum() and \
+            not set(vin) & set("IOQ") and not identifiers.is_valid_vin(vin):
+        return "invalid_serial/vin_check"
+    return None
+
+
+@dataclass
+class _ReceiveContext:
+    location_id: int
+    product: Product | None
+    po: PurchaseOrder | None
+    lot: str | None
+    expiry: date | None
+
+
+def _product_for(interp, ctx: _ReceiveContext, text: str) -> Product:
+    if interp.kind == "gs1" and interp.gtin:
+        product = product_by_gtin(interp.gtin)
+        if product is None:
+            raise refusal("unknown_sku/gtin", gtin=interp.gtin)
+        if ctx.product and ctx.product.id != product.id:
+            raise refusal("sku_mismatch", found=product.sku, chosen=ctx.product.sku)
+        return product
+    if ctx.product:
+        return ctx.product
+    if ctx.po:
+        # With no SKU given, the PO's lines narrow it down: one line, or one pattern that fits.
+        candidates = [line.product for line in ctx.po.lines]
+        if len(candidates) > 1:
+            candidates = [p for p in candidates
+                          if p.serial_pattern and _fits(p, text)]
+        if len(candidates) == 1:
+            return candidates[0]
+    if _misread_check_digit(text, ("imei",)):  # 15 digits is an IMEI, whatever the product
+        raise refusal("invalid_serial/imei_check")
+    raise refusal("unknown_sku/which")
+
+
+def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str) -> dict:
+    interp = _interpret(text)
+    product = _product_for(interp, ctx, text)
+    serial_text = interp.serial if interp.kind in ("gs1", "imei", "vin") else interp.text
+    if not serial_text:
+        raise refusal("invalid_serial/no_serial_in_gs1", product.sku)
+    serial_text = canonical_serial(serial_text, product.sku)
+    serial_key = serials.key(serial_text, product.serials_case_sensitive)
+    if not _fits(product, serial_text):
+        raise _pattern_refusal(product, serial_text)
+    existing = conn.execute(select(Serial.serial, Serial.status, Serial.location_id,
+                                   Serial.purchase_order_id).where(
+        Serial.product_id == product.id, Serial.serial_key == serial_key)).first()
+    if existing is not None:
+        po_id = ctx.po.id if ctx.po else None
+        if existing.status == lifecycle.IN_STOCK and existing.location_id == ctx.location_id \
+                and po_id in (None, existing.purchase_order_id):
+            # The same label scanned twice while receiving: already done, not a second unit.
+            return {"serial": existing.serial, "sku": product.sku, "ok": True,
+                    "status": lifecycle.IN_STOCK, "note": messages.repeat("received"),
+                    "repeat": True}
+        raise refusal("duplicate_serial", product.sku, sku=product.sku)
+    po_id = None
+    if ctx.po:
+        line = next((ln for ln in ctx.po.lines if ln.product_id == product.id), None)
+        if line is None:
+            raise refusal("sku_not_on_order/purchase", product.sku, sku=product.sku,
+                          po=ctx.po.number)
+        if not _bump_line(conn, PurchaseOrderLine, line.id, "received_qty", +1):
+            raise refusal("over_receipt", product.sku, po=ctx.po.number, qty=line.qty,
+                          sku=product.sku)
+        po_id = ctx.po.id
+    now = utcnow()
+    serial_id = conn.execute(insert(Serial).values(
+        product_id=product.id, serial=serial_text, serial_key=serial_key,
+        status=lifecycle.IN_STOCK, version=1,
+        location_id=ctx.location_id, lot=interp.lot or ctx.lot,
+        expiry=interp.expiry or ctx.expiry, purchase_order_id=po_id, received_at=now)
+    ).inserted_primary_key[0]
+    conn.execute(insert(Event).values(
+        serial_id=serial_id, type="receive", to_status=lifecycle.IN_STOCK,
+        to_location_id=ctx.location_id, purchase_order_id=po_id, user_id=actor.user_id,
+        source=actor.source, at=now))
+    return {"serial": serial_text, "sku": product.sku, "ok": True, "status": lifecycle.IN_STOCK}
+
+
+def _mint(product: Product, count: int) -> list[str]:
+    """Reserve `count` sequence numbers atomically and format them with the pattern."""
+    if not identifiers.is_template(product.serial_pattern):
+        raise refuse(400, "no_serial_template", sku=product.sku)
+    for _ in range(12):
+        start = db.session.scalar(select(Product.next_seq).where(Product.id == product.id))
+        done = db.session.execute(
+            update(Product).where(Product.id == product.id, Product.next_seq == start)
+            .values(next_seq=start + count).execution_options(synchronize_session=False))
+        if done.rowcount == 1:
+            db.session.commit()
+            return [identifiers.mint_serial(product.serial_pattern, n)
+                    for n in range(start, start + count)]
+        db.session.rollback()
+    raise busy()
+
+
+def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=None, expiry=None,
+            serials=None, generate=None, decoded=None) -> Outcome:
+    ctx = _ReceiveContext(location_id=get_location(location).id, product=get_product(sku),
+                          po=get_purchase_order(purchase_order), lot=(str(lot).strip() or None)
+                          if lot else None, expiry=_parse_expiry(expiry))
+    outcome = Outcome()
+    if generate is not None:
+        if serials:
+            raise refuse(400, "invalid_field/serials_or_generate")
+        if not isinstance(generate, int) or isinstance(generate, bool) or \
+                not 1 <= generate <= MAX_GENERATE:
+            raise refuse(400, "invalid_field/generate", limit=MAX_GENERATE)
+        if ctx.product is None:
+            raise refuse(400, "missing_field/generate_product")
+        # Minted once: a retry of a crashed request receives the same serials, not new ones.
+        texts = steplog.plan(lambda: _mint(ctx.product, generate))
+    else:
+        texts, products = _scanned(serials, decoded, outcome)
+        if ctx.product is None and len({p.id for p in products}) == 1:
+            ctx.product = products[0]
+        if not texts and outcome.ignored:
+            return outcome  # only product barcodes: the page asks for the serial next
+    return _run_steps(outcome, [(t, lambda c, t=t: _receive_one(c, actor, ctx, t))
+                                for t in texts])
