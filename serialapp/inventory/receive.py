@@ -103,11 +103,12 @@ def _product_for(interp, ctx: _ReceiveContext, text: str) -> Product:
 
 def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str) -> dict:
     interp = _interpret(text)
-    product = _product_for(interp, ctx, text)
     serial_text = interp.serial if interp.kind in ("gs1", "imei", "vin") else interp.text
+    if serial_text:  # a text that cannot be a serial says so before "which product?"
+        serial_text = canonical_serial(serial_text, ctx.product.sku if ctx.product else None)
+    product = _product_for(interp, ctx, text)
     if not serial_text:
         raise refusal("invalid_serial/no_serial_in_gs1", product.sku)
-    serial_text = canonical_serial(serial_text, product.sku)
     serial_key = serials.key(serial_text, product.serials_case_sensitive)
     if not _fits(product, serial_text):
         raise _pattern_refusal(product, serial_text)

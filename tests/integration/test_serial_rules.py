@@ -96,3 +96,10 @@ def test_every_allowed_character_works_in_page_and_api_urls(app, shop, users, li
         page = client.get(link)
         assert page.status_code == 200, (serial, page.status_code, page.headers.get("Location"))
         assert serial.replace("&", "&amp;") in page.get_data(as_text=True)
+
+
+def test_a_bad_serial_text_says_so_before_asking_which_product(shop):
+    r = shop.post("/receive", {"location": "A1", "serials": ["ABC-\u0410-1"]})
+    (result,) = r.get_json()["results"]
+    assert result["error"]["code"] == "invalid_serial"
+    assert "Cyrillic" in result["error"]["message"]
