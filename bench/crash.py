@@ -209,6 +209,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--requests", type=int, default=12)
     parser.add_argument("--generate", type=int, default=1000)
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
@@ -217,9 +218,20 @@ def main() -> None:
         _reset_postgres(url)
     figures = run(url, clients=args.clients, kills=args.kills, batch=args.batch,
                   requests=args.requests, generate=args.generate, kill_every_s=1.0)
-    print(f"database: {url.split(':')[0]}")
-    for name, value in figures.items():
-        print(f"  {name:30} {value}")
+    kind = url.split(":")[0].split("+")[0]
+    lines = [f"{kind}, {args.clients} clients, {args.requests} requests each (batches of "
+             f"{args.batch}, every third a `generate: {args.generate}`), gunicorn SIGKILLed "
+             f"{args.kills} times mid-stream:", "", "| figure | value |", "|---|---:|"]
+    lines += [f"| {name.replace('_', ' ')} | {value} |" for name, value in figures.items()]
+    print("\n".join(lines))
+    if args.write:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from report import write_section
+        write_section(f"crash-{kind}", f"## Power cut mid-batch ({kind})\n\nMade with "
+                      f"`.venv/bin/python bench/crash.py --clients {args.clients} --kills "
+                      f"{args.kills} --requests {args.requests} --batch {args.batch} "
+                      f"--generate {args.generate} --write`. A retry after the crash finishes "
+                      "the original request.\n\n" + "\n".join(lines))
 
 
 def _reset_postgres(url: str) -> None:
