@@ -71,24 +71,23 @@ def test_the_same_serial_twice_reads_alike_on_receive_and_pick(live_server, shop
     """A second scan of the same label is neither a success nor a refusal, and the page
     names the serial once."""
     login(page, live_server)
+    feedback = page.locator("#feedback")
+
+    def scan_twice(saying):
+        for expected in ("✔", "↺"):
+            page.fill("#scan-input", imei(9))
+            page.press("#scan-input", "Enter")
+            expect(feedback).to_contain_text(expected)
+        expect(feedback).to_have_class(re.compile(r"\binfo\b"))
+        expect(feedback).to_contain_text(saying)
+        assert feedback.inner_text().count(imei(9)) == 1
+
     page.goto(live_server + "/scan/receive")
     page.select_option("select[data-field=sku]", "PHONE")
     page.select_option("select[data-field=location]", "A1")
-    feedback = page.locator("#feedback")
-    for expected in ("✔", "↺"):
-        page.fill("#scan-input", imei(9))
-        page.press("#scan-input", "Enter")
-        expect(feedback).to_contain_text(expected)
-    expect(feedback).to_have_class(re.compile(r"\binfo\b"))
-    expect(feedback).to_contain_text("Already received here.")
+    scan_twice("Already received here.")
     page.goto(live_server + "/scan/pick/SO1")
-    for expected in ("✔", "↺"):
-        page.fill("#scan-input", imei(9))
-        page.press("#scan-input", "Enter")
-        expect(feedback).to_contain_text(expected)
-    expect(feedback).to_have_class(re.compile(r"\binfo\b"))
-    expect(feedback).to_contain_text("Already picked for SO1.")
-    assert feedback.inner_text().count(imei(9)) == 1
+    scan_twice("Already picked for SO1.")
 
 
 def test_photo_upload_applies_every_code_in_it(live_server, shop, page):
