@@ -83,6 +83,11 @@ def key(text: str, case_sensitive: bool) -> str:
     return text if case_sensitive else text.casefold()
 
 
+def search_key(text: str) -> str:
+    """What search by part of a serial compares: case never counts when looking for one."""
+    return text.casefold()
+
+
 def candidate_keys(text: str) -> tuple[str, str]:
     """The keys a scanned (canonical) text can match: as it is for case-sensitive products,
     folded for the others. Which one applies is known only once the product is."""

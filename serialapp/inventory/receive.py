@@ -137,6 +137,7 @@ def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str
     now = utcnow()
     serial_id = conn.execute(insert(Serial).values(
         product_id=product.id, serial=serial_text, serial_key=serial_key,
+        search_key=serials.search_key(serial_text), search_rev=serials.search_key(serial_text)[::-1],
         status=lifecycle.IN_STOCK, version=1,
         location_id=ctx.location_id, lot=interp.lot or ctx.lot,
         expiry=interp.expiry or ctx.expiry, purchase_order_id=po_id, received_at=now)
