@@ -1,5 +1,7 @@
 """Managers' set-up: products, locations, customers, purchase and sales orders.
 Validates the fields of a JSON body (or form) and writes them in one transaction."""
+from contextvars import ContextVar
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -35,7 +37,26 @@ def _int(data: dict, name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+class _Undo(Exception):
+    """Raised inside a savepoint to take back a row that was written only as a check."""
+
+
+# While set, _save checks a row against the database (constraints included) in a savepoint
+# and takes it back: how an import previews its rows with the same rules as the real thing.
+checking_only: ContextVar[bool] = ContextVar("checking_only", default=False)
+
+
 def _save(obj, what: str, key: str):
+    if checking_only.get():
+        try:
+            with db.session.begin_nested():
+                db.session.add(obj)
+                db.session.flush()
+                raise _Undo()
+        except _Undo:  # rolling the savepoint back also takes obj out of the session
+            return obj
+        except IntegrityError:
+            raise RequestError(409, "already_exists", f"{what} '{key}' already exists.") from None
     db.session.add(obj)
     try:
         db.session.commit()

@@ -1,9 +1,10 @@
 """`flask --app app users create ...`, `tokens issue ...`, `seed`."""
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import auth, lifecycle
+from . import auth, importing, lifecycle
 from .extensions import db
 from .models import User
 
@@ -12,6 +13,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(tokens)
     app.cli.add_command(seed)
+    app.cli.add_command(import_file)
 
 
 @click.group(help="Manage users.")
@@ -51,3 +53,41 @@ def issue(name):
 def seed():
     from .seed import seed_demo
     click.echo(seed_demo())
+
+
+@click.command("import", help="Import a CSV file of serials (opening stock), products or "
+                              "customers: every row is checked, then the good ones applied.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--kind", type=click.Choice(sorted(importing.KINDS)),
+              help="What the file holds (guessed from its columns if not given).")
+@click.option("--user", "user_name", default=None,
+              help="Whose name the receive events carry (default: the first admin).")
+@click.option("--check", is_flag=True, help="Only check the rows; change nothing.")
+@with_appcontext
+def import_file(path, kind, user_name, check):
+    from pathlib import Path
+
+    from .errors import RequestError
+    data = Path(path).read_bytes()
+    query = select(User).where(User.name == user_name) if user_name else \
+        select(User).where(User.role == lifecycle.ADMIN_ROLE).order_by(User.id)
+    user = db.session.scalars(query).first()
+    if user is None:
+        raise click.ClickException(f"no user {user_name}" if user_name else
+                                   "no admin user: create one, or name one with --user")
+    try:
+        if check:
+            done = importing.check(data, kind)
+        else:
+            total = importing.check(data, kind).good
+            with click.progressbar(length=total, label="Importing", show_pos=True) as bar:
+                done = importing.apply(data, kind, user.id, user.role, progress=bar.update)
+    except RequestError as exc:
+        raise click.ClickException(exc.message) from None
+    for row in done.rows:
+        if not row.ok:
+            click.echo(f"line {row.line}: {row.message}")
+    verb = "ready" if check else "applied"
+    click.echo(f"{done.kind}: {done.good} {verb}, {len(done.rows) - done.good} refused")
+    if done.good < len(done.rows):
+        raise SystemExit(1)

@@ -1,6 +1,4 @@
 """Read side: what the API and the pages show. No writes here."""
-import csv
-import io
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -209,18 +207,3 @@ def page_of(query, page_arg, size: int) -> tuple[list, dict]:
                                .offset((page - 1) * size)).all()
     return items, {"page": page, "per_page": size, "total": total,
                    "pages": max(1, -(-total // size))}
-
-
-CSV_FIELDS = ["serial", "sku", "product", "status", "location", "lot", "expiry",
-              "purchase_order", "order", "customer", "received_at", "shipped_at", "warranty_until"]
-
-
-def serials_csv(query) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
-    writer.writeheader()
-    # Stream in chunks so a million-serial export doesn't sit in memory as ORM objects.
-    for serial in db.session.scalars(query.order_by(Serial.id).execution_options(
-            yield_per=1000)):
-        writer.writerow(serial_summary(serial))
-    return out.getvalue()

@@ -1,8 +1,8 @@
 """Products, locations, customers, purchase and sales orders, serials."""
-from flask import Response, current_app, request
+from flask import Response, current_app, request, stream_with_context
 from sqlalchemy import select
 
-from .. import catalog, queries
+from .. import catalog, exporting, queries
 from ..auth import require_role
 from ..errors import RequestError
 from ..extensions import db
@@ -28,6 +28,14 @@ RESOURCES = [
      catalog.create_sales_order, queries.sales_order_view),
 ]
 
+def csv_response(chunks, filename: str) -> Response:
+    """A streamed CSV download: the rows are written while they are read."""
+    return Response(stream_with_context(chunks), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+CSV_EXPORTS = {"customers": exporting.customers, "sales-orders": exporting.sales_orders}
+
 # Listings stay light: no per-row counts or serial lists.
 LIST_VIEWS = {
     "products": lambda p: queries.product_view(p, counts=False),
@@ -44,6 +52,8 @@ def _register(path, model, column, code, what, create, view) -> None:
         return view(obj), 201
 
     def read_all():
+        if request.args.get("format") == "csv" and path in CSV_EXPORTS:
+            return csv_response(CSV_EXPORTS[path](), f"{path}.csv")
         rows = db.session.scalars(select(model).order_by(column)).all()
         return {path.replace("-", "_"): [list_view(r) for r in rows]}
 
@@ -65,8 +75,7 @@ for _resource in RESOURCES:
 def list_serials():
     query = queries.serials_query(request.args)
     if request.args.get("format") == "csv":
-        return Response(queries.serials_csv(query), mimetype="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=serials.csv"})
+        return csv_response(exporting.serials(query), "serials.csv")
     items, page = queries.page_of(query, request.args.get("page"),
                                   current_app.config["PAGE_SIZE"])
     return {"serials": [queries.serial_summary(s) for s in items], **page}

@@ -24,9 +24,9 @@ from .lookups import (
 )
 from .movement import move, return_, set_aside
 from .orders import pick, ship, unpick
-from .receive import receive
+from .receive import fits, receive
 
 __all__ = ["MAX_GENERATE", "MAX_SERIALS_PER_REQUEST", "NOT_OURS", "Actor", "Outcome", "Unit",
            "by_key", "canonical_serial", "find_serial", "get_location", "get_product",
            "get_purchase_order", "get_sales_order", "product_by_gtin", "move", "return_",
-           "set_aside", "pick", "ship", "unpick", "receive"]
+           "set_aside", "pick", "ship", "unpick", "receive", "fits"]

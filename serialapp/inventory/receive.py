@@ -18,7 +18,7 @@ from .lookups import (
     get_purchase_order,
     product_by_gtin,
 )
-from .steps import _bump_line, _run_steps, _scanned
+from .steps import _bump_line, _run_steps, _scanned, _texts
 
 
 def _parse_expiry(value) -> date | None:
@@ -30,12 +30,15 @@ def _parse_expiry(value) -> date | None:
         raise refuse(400, "invalid_field/expiry", value=value) from None
 
 
-def _fits(product: Product, serial_text: str) -> bool:
-    """Whether the serial fits the product's pattern. A pattern saved before patterns had
-    to run in linear time may be one the matcher refuses: that is the product's fault, said
-    as such, never a failed request."""
+def fits(product: Product, serial_text: str) -> bool:
+    """Whether the serial fits the product's pattern. Where letter case does not count for
+    the product, it does not count for its pattern either (cs-0001 is CS-0001). A pattern
+    saved before patterns had to run in linear time may be one the matcher refuses: that
+    is the product's fault, said as such, never a failed request."""
+    forms = [serial_text] if product.serials_case_sensitive else \
+        list(dict.fromkeys([serial_text, serial_text.upper(), serial_text.lower()]))
     try:
-        return identifiers.serial_matches(product.serial_pattern, serial_text)
+        return any(identifiers.serial_matches(product.serial_pattern, f) for f in forms)
     except identifiers.IdentifierError:
         raise refusal("invalid_serial/broken_pattern", product.sku, sku=product.sku) from None
 
@@ -76,6 +79,7 @@ class _ReceiveContext:
     po: PurchaseOrder | None
     lot: str | None
     expiry: date | None
+    literal: bool = False  # each text is a serial as it is (an import, a minted serial)
 
 
 def _product_for(interp, ctx: _ReceiveContext, text: str) -> Product:
@@ -93,7 +97,7 @@ def _product_for(interp, ctx: _ReceiveContext, text: str) -> Product:
         candidates = [line.product for line in ctx.po.lines]
         if len(candidates) > 1:
             candidates = [p for p in candidates
-                          if p.serial_pattern and _fits(p, text)]
+                          if p.serial_pattern and fits(p, text)]
         if len(candidates) == 1:
             return candidates[0]
     if _misread_check_digit(text, ("imei",)):  # 15 digits is an IMEI, whatever the product
@@ -102,7 +106,8 @@ def _product_for(interp, ctx: _ReceiveContext, text: str) -> Product:
 
 
 def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str) -> dict:
-    interp = _interpret(text)
+    interp = identifiers.Interpretation(text=text, kind="text") if ctx.literal \
+        else _interpret(text)
     serial_text = interp.serial if interp.kind in ("gs1", "imei", "vin") else interp.text
     if serial_text:  # a text that cannot be a serial says so before "which product?"
         serial_text = canonical_serial(serial_text, ctx.product.sku if ctx.product else None)
@@ -110,7 +115,7 @@ def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str
     if not serial_text:
         raise refusal("invalid_serial/no_serial_in_gs1", product.sku)
     serial_key = serials.key(serial_text, product.serials_case_sensitive)
-    if not _fits(product, serial_text):
+    if not fits(product, serial_text):
         raise _pattern_refusal(product, serial_text)
     existing = conn.execute(select(Serial.serial, Serial.status, Serial.location_id,
                                    Serial.purchase_order_id).where(
@@ -167,10 +172,13 @@ def _mint(product: Product, count: int) -> list[str]:
 
 
 def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=None, expiry=None,
-            serials=None, generate=None, decoded=None) -> Outcome:
+            serials=None, generate=None, decoded=None, literal=False) -> Outcome:
+    """Receive scanned texts (each interpreted: GS1, IMEI, a product barcode...), or with
+    `literal` (an import) serial numbers taken as they are, or `generate` new ones."""
     ctx = _ReceiveContext(location_id=get_location(location).id, product=get_product(sku),
                           po=get_purchase_order(purchase_order), lot=(str(lot).strip() or None)
-                          if lot else None, expiry=_parse_expiry(expiry))
+                          if lot else None, expiry=_parse_expiry(expiry),
+                          literal=literal or generate is not None)
     outcome = Outcome()
     if generate is not None:
         if serials:
@@ -182,6 +190,10 @@ def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=N
             raise refuse(400, "missing_field/generate_product")
         # Minted once: a retry of a crashed request receives the same serials, not new ones.
         texts = steplog.plan(lambda: _mint(ctx.product, generate))
+    elif literal:
+        if ctx.product is None:
+            raise refuse(400, "missing_field/generate_product")
+        texts = steplog.plan(lambda: _texts(serials))
     else:
         texts, products = _scanned(serials, decoded, outcome)
         if ctx.product is None and len({p.id for p in products}) == 1:

@@ -1,0 +1,77 @@
+"""CSV exports of every list, streamed: rows are read from the database in chunks and
+written out as they come, so a million serials export in constant memory. Every cell is
+neutralised against spreadsheet formulas (csvfiles.neutralise)."""
+from collections.abc import Iterator
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from . import lifecycle
+from .csvfiles import write_rows
+from .extensions import db
+from .models import (Customer, Location, Product, PurchaseOrder, SalesOrder, SalesOrderLine,
+                     Serial)
+
+CHUNK = 1000
+
+SERIAL_COLUMNS = ["serial", "sku", "product", "status", "location", "lot", "expiry",
+                  "purchase_order", "order", "customer", "received_at", "shipped_at",
+                  "warranty_until"]
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else ""
+
+
+def serials(query) -> Iterator[str]:
+    """`query`: a select of Serial (filtered as the list was); one flat row per unit, read
+    with plain columns (no ORM objects) in chunks."""
+    ids = query.with_only_columns(Serial.id).order_by(None).subquery()
+    po, so, cu = aliased(PurchaseOrder), aliased(SalesOrder), aliased(Customer)
+    rows = (select(Serial.serial, Product.sku, Product.name, Serial.status, Location.code,
+                   Serial.lot, Serial.expiry, po.number, so.number, cu.code, Serial.received_at,
+                   Serial.shipped_at, Serial.warranty_until)
+            .join(ids, ids.c.id == Serial.id)
+            .join(Product, Product.id == Serial.product_id)
+            .outerjoin(Location, Location.id == Serial.location_id)
+            .outerjoin(po, po.id == Serial.purchase_order_id)
+            .outerjoin(so, so.id == Serial.sales_order_id)
+            .outerjoin(cu, cu.id == Serial.customer_id)
+            .order_by(Serial.id).execution_options(yield_per=CHUNK, stream_results=True))
+    return write_rows(SERIAL_COLUMNS, (
+        [r[0], r[1], r[2], r[3], r[4] or "", r[5] or "", _iso(r[6]), r[7] or "", r[8] or "",
+         r[9] or "", _iso(r[10]), _iso(r[11]), _iso(r[12])]
+        for r in db.session.execute(rows)))
+
+
+def customers() -> Iterator[str]:
+    rows = select(Customer.code, Customer.name, Customer.email, Customer.phone,
+                  Customer.address).order_by(Customer.code).execution_options(yield_per=CHUNK)
+    return write_rows(["code", "name", "email", "phone", "address"],
+                      ([v or "" for v in r] for r in db.session.execute(rows)))
+
+
+def sales_orders() -> Iterator[str]:
+    lines = (select(SalesOrderLine.sales_order_id, func.sum(SalesOrderLine.qty).label("qty"),
+                    func.sum(SalesOrderLine.filled_qty).label("filled"))
+             .group_by(SalesOrderLine.sales_order_id).subquery())
+    rows = (select(SalesOrder.number, Customer.code, SalesOrder.status, SalesOrder.created_at,
+                   lines.c.qty, lines.c.filled)
+            .join(Customer, Customer.id == SalesOrder.customer_id)
+            .outerjoin(lines, lines.c.sales_order_id == SalesOrder.id)
+            .order_by(SalesOrder.number).execution_options(yield_per=CHUNK))
+    return write_rows(["number", "customer", "status", "created_at", "units", "picked_or_shipped"],
+                      ([r[0], r[1], r[2], _iso(r[3]), r[4] or 0, r[5] or 0]
+                       for r in db.session.execute(rows)))
+
+
+def stock() -> Iterator[str]:
+    """Units in stock per product and location."""
+    rows = (select(Product.sku, Product.name, Location.code, func.count())
+            .join(Serial, Serial.product_id == Product.id)
+            .join(Location, Location.id == Serial.location_id)
+            .where(Serial.status == lifecycle.IN_STOCK)
+            .group_by(Product.sku, Product.name, Location.code)
+            .order_by(Product.sku, Location.code))
+    return write_rows(["sku", "product", "location", "in_stock"],
+                      (list(r) for r in db.session.execute(rows)))
