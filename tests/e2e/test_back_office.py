@@ -81,6 +81,13 @@ def test_a_shop_runs_from_the_browser_alone(live_server, users, phone):
     page.get_by_role("link", name="Print label").click()
     expect(page.locator("svg.barcode")).to_be_visible()
     expect(page.locator(".label-code")).to_have_text("B-07")
+    # The printed label scans back as its code (zxing-cpp reads what its writer drew).
+    import io
+
+    import zxingcpp
+    from PIL import Image
+    shot = Image.open(io.BytesIO(page.locator(".label svg").screenshot()))
+    assert [b.text for b in zxingcpp.read_barcodes(shot)] == ["B-07"]
     phone_rules(page)
 
     area(page, "Suppliers")
