@@ -24,12 +24,12 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from . import models  # noqa: F401  (tables for Alembic)
     from .api import bp as api_bp
-    from .web import bp as web_bp
+    from . import web
     from .cli import register as register_cli
     # The API checks CSRF itself, only for cookie sessions; bearer tokens need none.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
-    app.register_blueprint(web_bp)
+    web.register(app)
     register_cli(app)
     _register_error_pages(app)
     return app

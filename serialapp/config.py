@@ -43,4 +43,6 @@ def load(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # a picker's shift outlasts the default hour
         "DECODE_BUDGET_MS": float(os.environ.get("DECODE_BUDGET_MS", "400")),
         "PAGE_SIZE": 100,
+        # The shop's clock for pages (times are stored in UTC): an IANA name, e.g. Europe/Oslo.
+        "SHOP_TIMEZONE": os.environ.get("SHOP_TIMEZONE", "UTC"),
     }

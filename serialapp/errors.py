@@ -8,12 +8,14 @@ class RequestError(Exception):
     Retry-After header, and only such answers (and 5xx) are retried by the phone's outbox;
     every other refusal is final and shown to the picker."""
 
-    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None):
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None,
+                 field: str | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        self.field = field  # the input at fault, so a form can say it next to that input
 
     def as_dict(self) -> dict:
         return {"error": {"code": self.code, "message": self.message}}
@@ -43,8 +45,8 @@ class StepError(Exception):
         return result
 
 
-def bad_request(message: str, code: str = "bad_request") -> RequestError:
-    return RequestError(400, code, message)
+def bad_request(message: str, code: str = "bad_request", field: str | None = None) -> RequestError:
+    return RequestError(400, code, message, field=field)
 
 
 def not_found(code: str, message: str) -> RequestError:

@@ -14,6 +14,22 @@ SOURCES = ("camera", "photo", "wedge", "manual", "import")
 DISPOSITIONS = {"restock": IN_STOCK, "quarantine": QUARANTINED, "scrap": SCRAPPED}
 LOCATION_KINDS = ("storage", "stage", "dock", "quarantine")
 
+# A sales order: open (lines still to pick, nothing shipped), picked (every line filled,
+# nothing shipped), partially_shipped (some shipped, some not yet), shipped (all gone).
+ORDER_OPEN, ORDER_PICKED = "open", "picked"
+ORDER_PARTLY, ORDER_SHIPPED = "partially_shipped", "shipped"
+ORDER_STATUSES = (ORDER_OPEN, ORDER_PICKED, ORDER_PARTLY, ORDER_SHIPPED)
+# A purchase order: open (receiving), closed (no more expected), cancelled (none came).
+PO_OPEN, PO_CLOSED, PO_CANCELLED = "open", "closed", "cancelled"
+PO_STATUSES = (PO_OPEN, PO_CLOSED, PO_CANCELLED)
+
+
+def sales_order_status(all_filled: bool, shipped_any: bool, picked_left: bool) -> str:
+    """An order's status from its lines and units; the SQL in inventory.orders says the same."""
+    if not shipped_any:
+        return ORDER_PICKED if all_filled else ORDER_OPEN
+    return ORDER_SHIPPED if all_filled and not picked_left else ORDER_PARTLY
+
 
 class TransitionError(Exception):
     """A serial can't take this action from its current status."""

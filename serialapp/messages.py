@@ -65,6 +65,7 @@ MESSAGES = {
     "duplicate_serial": "Already received for {sku} elsewhere, so set this unit aside and tell "
                         "a manager.",
     "sku_not_on_order/purchase": "{sku} is not on purchase order {po}.",
+    "po_not_open": "Purchase order {po} is {status}, so nothing more is received on it.",
     "over_receipt": "Purchase order {po} expects {qty} of {sku}, and all have been received.",
     # orders
     "sku_not_on_order": "{sku} is not on order {order}.",

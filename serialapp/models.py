@@ -70,17 +70,35 @@ class Customer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str | None] = mapped_column(String(200))  # the person to ask for
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(64))
     address: Mapped[str | None] = mapped_column(Text)
+    # e.g. an FFL number: the acquisition and disposition record names it.
+    licence: Mapped[str | None] = mapped_column(String(64))
+
+
+class Supplier(db.Model):
+    __tablename__ = "suppliers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    contact: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(Text)
+    licence: Mapped[str | None] = mapped_column(String(64))
 
 
 class PurchaseOrder(db.Model):
     __tablename__ = "purchase_orders"
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)
-    supplier: Mapped[str] = mapped_column(String(200))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    # open, closed (nothing more is expected, short or not) or cancelled (nothing came).
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    supplier: Mapped[Supplier] = relationship()
     lines: Mapped[list["PurchaseOrderLine"]] = relationship(
         back_populates="order", order_by="PurchaseOrderLine.id")
 
@@ -104,7 +122,9 @@ class SalesOrder(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    status: Mapped[str] = mapped_column(String(24), default="open")
+    # open, picked, partially_shipped or shipped: settled by inventory.orders after every
+    # pick, unpick and ship (lifecycle.ORDER_STATUSES says what each means).
+    status: Mapped[str] = mapped_column(String(24), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     customer: Mapped[Customer] = relationship()
     lines: Mapped[list["SalesOrderLine"]] = relationship(

@@ -7,7 +7,8 @@ from . import lifecycle, serials
 from .errors import RequestError, StepError, bad_request, not_found
 from .extensions import db
 from .inventory import find_serial
-from .models import (Customer, Event, Location, Product, PurchaseOrder, SalesOrder, Serial)
+from .models import (Customer, Event, Location, Product, PurchaseOrder, SalesOrder, Serial,
+                     Supplier)
 
 
 def iso(value):
@@ -56,9 +57,16 @@ def location_view(loc: Location) -> dict:
     return {"code": loc.code, "name": loc.name, "kind": loc.kind, "pickable": loc.pickable}
 
 
+def supplier_view(supplier: Supplier) -> dict:
+    return {"code": supplier.code, "name": supplier.name, "contact": supplier.contact,
+            "email": supplier.email, "phone": supplier.phone, "address": supplier.address,
+            "licence": supplier.licence}
+
+
 def customer_view(customer: Customer, holdings: bool = True) -> dict:
     view = {"code": customer.code, "name": customer.name, "email": customer.email,
-            "phone": customer.phone, "address": customer.address}
+            "phone": customer.phone, "address": customer.address,
+            "contact": customer.contact, "licence": customer.licence}
     if holdings:
         held = db.session.scalars(select(Serial).options(joinedload(Serial.product),
                                                          joinedload(Serial.sales_order))
@@ -84,8 +92,11 @@ def purchase_order_view(po: PurchaseOrder) -> dict:
     lines = [{"sku": ln.product.sku, "name": ln.product.name, "qty": ln.qty,
               "received": ln.received_qty,
               "serials": [s.serial for s in received.get(ln.product_id, [])]} for ln in po.lines]
-    return {"number": po.number, "supplier": po.supplier, "created_at": iso(po.created_at),
-            "complete": all(ln.received_qty >= ln.qty for ln in po.lines), "lines": lines}
+    return {"number": po.number, "supplier": po.supplier.name, "supplier_code": po.supplier.code,
+            "status": po.status, "created_at": iso(po.created_at),
+            "complete": all(ln.received_qty >= ln.qty for ln in po.lines),
+            "received": sum(ln.received_qty for ln in po.lines),
+            "expected": sum(ln.qty for ln in po.lines), "lines": lines}
 
 
 def sales_order_view(so: SalesOrder) -> dict:

@@ -1,7 +1,7 @@
 """serial search keys
 
 Revision ID: 0dc5798cc733
-Revises: c1de5ee1efc7
+Revises: 849f46b1e08f
 Create Date: 2026-11-25 23:13:21.658395
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0dc5798cc733'
-down_revision = 'c1de5ee1efc7'
+down_revision = '849f46b1e08f'
 branch_labels = None
 depends_on = None
 

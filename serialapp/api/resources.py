@@ -9,23 +9,25 @@ from ..extensions import db
 from ..idempotency import idempotent
 from ..inventory import by_key
 from ..lifecycle import SETUP_ROLE
-from ..models import Customer, Location, Product, PurchaseOrder, SalesOrder
+from ..models import Customer, Location, Product, PurchaseOrder, SalesOrder, Supplier
 from . import bp
 from .payload import json_body
 
 
-# Each resource: (path, model, key column, 404 code, name, create, view)
+# Each resource: (path, model, key column, 404 code, name, create, view, update)
 RESOURCES = [
     ("products", Product, Product.sku, "unknown_sku", "product",
-     catalog.create_product, queries.product_view),
+     catalog.create_product, queries.product_view, catalog.update_product),
     ("locations", Location, Location.code, "unknown_location", "location",
-     catalog.create_location, queries.location_view),
+     catalog.create_location, queries.location_view, catalog.update_location),
     ("customers", Customer, Customer.code, "unknown_customer", "customer",
-     catalog.create_customer, queries.customer_view),
+     catalog.create_customer, queries.customer_view, catalog.update_customer),
+    ("suppliers", Supplier, Supplier.code, "unknown_supplier", "supplier",
+     catalog.create_supplier, queries.supplier_view, catalog.update_supplier),
     ("purchase-orders", PurchaseOrder, PurchaseOrder.number, "unknown_order", "purchase order",
-     catalog.create_purchase_order, queries.purchase_order_view),
+     catalog.create_purchase_order, queries.purchase_order_view, None),
     ("sales-orders", SalesOrder, SalesOrder.number, "unknown_order", "sales order",
-     catalog.create_sales_order, queries.sales_order_view),
+     catalog.create_sales_order, queries.sales_order_view, None),
 ]
 
 def csv_response(chunks, filename: str) -> Response:
@@ -43,7 +45,7 @@ LIST_VIEWS = {
 }
 
 
-def _register(path, model, column, code, what, create, view) -> None:
+def _register(path, model, column, code, what, create, view, update) -> None:
     endpoint = path.replace("-", "_")
     list_view = LIST_VIEWS.get(path, view)
 
@@ -64,10 +66,30 @@ def _register(path, model, column, code, what, create, view) -> None:
         idempotent(require_role(SETUP_ROLE)(create_one)))
     bp.get(f"/{path}", endpoint=f"list_{endpoint}")(require_role("picker")(read_all))
     bp.get(f"/{path}/<key>", endpoint=f"get_{endpoint}")(require_role("picker")(read_one))
+    if update is not None:
+        def update_one(key):
+            obj = by_key(column, key, "key", what, code, required=True)
+            return view(update(obj, json_body()))
+        bp.patch(f"/{path}/<key>", endpoint=f"update_{endpoint}")(
+            idempotent(require_role(SETUP_ROLE)(update_one)))
 
 
 for _resource in RESOURCES:
     _register(*_resource)
+
+
+def _po_decision(decide):
+    def view(number):
+        po = by_key(PurchaseOrder.number, number, "key", "purchase order", "unknown_order",
+                    required=True)
+        return queries.purchase_order_view(decide(po))
+    return view
+
+
+bp.post("/purchase-orders/<number>/close", endpoint="close_purchase_order")(
+    idempotent(require_role(SETUP_ROLE)(_po_decision(catalog.close_purchase_order))))
+bp.post("/purchase-orders/<number>/cancel", endpoint="cancel_purchase_order")(
+    idempotent(require_role(SETUP_ROLE)(_po_decision(catalog.cancel_purchase_order))))
 
 
 @bp.get("/serials")

@@ -18,7 +18,8 @@ def move(actor: Actor, *, location=None, serials=None, sku=None, decoded=None) -
         status = _next(unit, "move")
         if unit.location_id == to.id:
             return _ok(unit, messages.repeat("at", location=to.code))
-        return _transition(conn, unit, actor, "move", status, {"location_id": to.id})
+        result = _transition(conn, unit, actor, "move", status, {"location_id": to.id})
+        return {**result, "location": to.code}  # the page confirms where to: "→ ASSEMBLY"
     return _serial_steps(texts, sku, outcome, step)
 
 
@@ -32,7 +33,8 @@ def set_aside(actor: Actor, action: str, *, serials=None, sku=None, location=Non
     def step(conn: Connection, unit: Unit) -> dict:
         status = _next(unit, action)
         changes = {"location_id": to.id} if to else {}
-        return _transition(conn, unit, actor, action, status, changes, note=reason)
+        result = _transition(conn, unit, actor, action, status, changes, note=reason)
+        return {**result, "location": to.code} if to else result
     return _serial_steps(texts, sku, outcome, step)
 
 

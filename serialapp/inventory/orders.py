@@ -2,13 +2,13 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, exists, select, update
 from sqlalchemy.engine import Connection
 
 from .. import lifecycle, messages, steplog
 from ..errors import refusal, refuse
 from ..extensions import db
-from ..models import SalesOrder, SalesOrderLine, Serial, utcnow
+from ..models import Event, SalesOrder, SalesOrderLine, Serial, utcnow
 from .base import Actor, Outcome
 from .lookups import _BY_ID_SQL, Unit, get_sales_order
 from .steps import _bump_line, _next, _ok, _place, _run_steps, _scanned, _serial_steps, _transition
@@ -57,7 +57,9 @@ def pick(actor: Actor, *, order=None, serials=None, sku=None, decoded=None) -> O
             raise refusal("order_line_full", unit.sku, order=so.number, qty=qty, sku=unit.sku)
         return _transition(conn, unit, actor, "pick", status, {"sales_order_id": so.id},
                            sales_order_id=so.id)
-    return _serial_steps(texts, sku, outcome, step)
+    outcome = _serial_steps(texts, sku, outcome, step)
+    _settle_order(so.id)
+    return outcome
 
 
 def unpick(actor: Actor, *, order=None, location=None, serials=None, sku=None,
@@ -72,9 +74,12 @@ def unpick(actor: Actor, *, order=None, location=None, serials=None, sku=None,
             raise refusal("serial_not_on_order", unit.sku, order=so.number)
         status = _next(unit, "unpick")
         _bump_line(conn, SalesOrderLine, so.line_for(unit)[0], "filled_qty", -1)
-        return _transition(conn, unit, actor, "unpick", status,
-                           {"sales_order_id": None, "location_id": to.id}, sales_order_id=so.id)
-    return _serial_steps(texts, sku, outcome, step)
+        result = _transition(conn, unit, actor, "unpick", status,
+                             {"sales_order_id": None, "location_id": to.id}, sales_order_id=so.id)
+        return {**result, "location": to.code}  # the page says where it went back to
+    outcome = _serial_steps(texts, sku, outcome, step)
+    _settle_order(so.id)
+    return outcome
 
 
 def ship(actor: Actor, *, order=None, partial=False) -> Outcome:
@@ -105,8 +110,10 @@ def _ship_one(conn: Connection, actor: Actor, so: OpenOrder, unit: Unit) -> dict
     status = _next(unit, "ship")
     now = utcnow()
     warranty = now.date() + timedelta(days=unit.warranty_days or 0)
+    # A shipped unit is with its customer, on no shelf of ours (the event keeps the shelf).
     return _transition(conn, unit, actor, "ship", status, {
-        "customer_id": so.customer_id, "shipped_at": now, "warranty_until": warranty},
+        "customer_id": so.customer_id, "shipped_at": now, "warranty_until": warranty,
+        "location_id": None},
         sales_order_id=so.id, customer_id=so.customer_id)
 
 
@@ -115,10 +122,17 @@ def _unit_by_id(conn: Connection, serial_id: int) -> Unit:
 
 
 def _settle_order(order_id: int) -> None:
-    """An order is shipped once every line is filled and nothing is left picked."""
-    so = db.session.get(SalesOrder, order_id)
-    left = db.session.scalar(select(func.count()).select_from(Serial).where(
-        Serial.sales_order_id == so.id, Serial.status == lifecycle.PICKED))
-    complete = all(ln.filled_qty >= ln.qty for ln in so.lines)
-    so.status = "shipped" if complete and not left else "partially_shipped"
+    """The order's status from what is committed now, in one UPDATE (lifecycle.
+    sales_order_status in SQL): two pickers settling at once both leave the right answer,
+    because the last UPDATE sees every step committed before it."""
+    unfilled = exists().where(SalesOrderLine.sales_order_id == order_id,
+                              SalesOrderLine.filled_qty < SalesOrderLine.qty)
+    picked_left = exists().where(Serial.sales_order_id == order_id,
+                                 Serial.status == lifecycle.PICKED)
+    shipped_any = exists().where(Event.sales_order_id == order_id, Event.type == "ship")
+    db.session.execute(update(SalesOrder).where(SalesOrder.id == order_id).values(status=case(
+        (~shipped_any & ~unfilled, lifecycle.ORDER_PICKED),
+        (~shipped_any, lifecycle.ORDER_OPEN),
+        (~unfilled & ~picked_left, lifecycle.ORDER_SHIPPED),
+        else_=lifecycle.ORDER_PARTLY)).execution_options(synchronize_session=False))
     db.session.commit()

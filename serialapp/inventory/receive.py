@@ -179,6 +179,11 @@ def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=N
                           po=get_purchase_order(purchase_order), lot=(str(lot).strip() or None)
                           if lot else None, expiry=_parse_expiry(expiry),
                           literal=literal or generate is not None)
+    log = steplog.current()
+    resuming = log is not None and log.plan is not None
+    if ctx.po is not None and ctx.po.status != lifecycle.PO_OPEN and not resuming:
+        raise refuse(409, "po_not_open", po=ctx.po.number,
+                     status=ctx.po.status.replace("_", " "))
     outcome = Outcome()
     if generate is not None:
         if serials:

@@ -49,7 +49,9 @@
     if (result.ok && result.repeat) return [`↺ ${result.serial} ${result.sku}: ${result.note}`, "info"];
     if (result.ok) {
       const note = result.note ? " · " + result.note : "";
-      return [`✔ ${result.serial} ${result.sku}: ${result.status.replace("_", " ")}${note}`, "ok"];
+      // Where it went, when the action put it somewhere: "in stock → ASSEMBLY".
+      const where = result.location ? ` → ${result.location}` : "";
+      return [`✔ ${result.serial} ${result.sku}: ${result.status.replace("_", " ")}${where}${note}`, "ok"];
     }
     return [`✘ ${result.serial}: ${result.error.message}`, "bad"];
   }
@@ -261,7 +263,8 @@
         return Promise.resolve("ok");
       }
     }
-    say(`✘ ${texts.join(", ")}: not an open order here. Scan the order number.`, "bad");
+    say(`✘ ${texts.join(", ")}: no order with picked units by that number. Pick it first, ` +
+        "or scan the order number again.", "bad");
     return Promise.resolve("bad");
   }
 
@@ -280,11 +283,13 @@
     order.lines.forEach((ln) => {
       const row = table.querySelector(`tr[data-sku="${CSS.escape(ln.sku)}"]`);
       if (!row) return;
-      row.querySelector(".progress").textContent = `${ln.picked} of ${ln.qty}`;
+      const count = row.querySelector(".progress .count") || row.querySelector(".progress");
+      count.textContent = `${ln.picked} of ${ln.qty}`;
       row.classList.toggle("done", ln.picked >= ln.qty);
     });
     const status = document.getElementById("order-status");
-    if (status) status.textContent = order.status.replace("_", " ");
+    if (status) status.textContent = order.status === "partially_shipped" ? "partly shipped"
+      : order.status.replace("_", " ");
   }
 
   if (form) {

@@ -1,6 +1,23 @@
-"""Server-rendered, phone-first pages. Scans go to the JSON API from scan.js."""
+"""Server-rendered, phone-first pages, one blueprint per area of the shop:
+core (log in, home, the service worker), scan (the floor), catalogue (products, places,
+customers, suppliers, a serial's page), orders (purchase and sales orders), reports.
+Scans go to the JSON API from scan.js; back-office forms post to these pages, which call
+the same catalog functions the API does."""
 from flask import Blueprint
 
 bp = Blueprint("web", __name__)
+scan = Blueprint("scan", __name__, url_prefix="/scan")
+catalogue = Blueprint("catalogue", __name__)
+orders = Blueprint("orders", __name__)
+reports = Blueprint("reports", __name__)
 
-from . import pages  # noqa: E402,F401
+BLUEPRINTS = (bp, scan, catalogue, orders, reports)
+
+from . import common  # noqa: E402,F401  (filters, helpers)
+from . import core, scan_pages, catalogue_pages, order_pages, report_pages  # noqa: E402,F401
+
+
+def register(app) -> None:
+    common.register_filters(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)

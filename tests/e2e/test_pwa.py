@@ -2,6 +2,8 @@
 import pytest
 from playwright.sync_api import expect
 
+from tests.factories import imei
+
 from .conftest import CHROMIUM_ARGS, PHONE, login
 
 PAGES = ["/", "/scan/receive", "/scan/move", "/scan/pick", "/scan/pick/SO1", "/scan/ship",
@@ -61,6 +63,8 @@ def test_on_plain_http_from_another_host_the_page_explains_and_offers_photo(
 
 
 def test_scanning_an_order_number_on_the_ship_page_brings_it_up(live_server, shop, page):
+    # The Ship page lists orders with picked units waiting, so SO2 gets one.
+    assert shop.post("/pick", {"order": "SO2", "serials": [imei(6)]}).status_code == 200
     login(page, live_server)
     page.goto(live_server + "/scan/ship")
     page.fill("#scan-input", "so2")

@@ -9,7 +9,7 @@ SERIAL = "353456789012345"
 SAMPLES = {"value": "A-99", "limit": 1000, "sku": "PHONE", "gtin": "04006381333931",
            "found": "PHONE", "chosen": "CASE", "skus": "CASE, PHONE", "po": "PO-7", "qty": 2,
            "order": "SO-12", "other": "SO-9", "location": "DOCK", "short": "PHONE: 1 of 3",
-           "example": "OWN-000001",
+           "example": "OWN-000001", "status": "closed",
            "reason": "It is shipped, so it cannot be moved."}
 
 

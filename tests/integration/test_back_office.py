@@ -1,0 +1,141 @@
+"""The back office's rules, through the API and the pages alike: suppliers, edits, PO
+close/cancel, sales order status, where a shipped unit is, forms that keep what was typed."""
+import re
+
+from tests.factories import imei, setup_shop
+
+
+def codes(r):
+    return [x["ok"] for x in r.get_json()["results"]]
+
+
+def test_a_po_supplier_name_links_to_one_supplier_row(manager):
+    setup_shop(manager)
+    assert manager.get("/suppliers").get_json()["suppliers"][0]["name"] == "Acme"
+    r = manager.post("/purchase-orders", {"number": "PO2", "supplier": "ACME",
+                                          "lines": [{"sku": "CASE", "qty": 1}]})
+    assert r.status_code == 201 and r.get_json()["supplier"] == "Acme"  # found, case aside
+    assert len(manager.get("/suppliers").get_json()["suppliers"]) == 1
+    r = manager.post("/suppliers", {"code": "BOLT", "name": "Bolt & Co", "licence": "FFL-1"})
+    assert r.status_code == 201
+    r = manager.post("/purchase-orders", {"number": "PO3", "supplier": "BOLT",
+                                          "lines": [{"sku": "CASE", "qty": 1}]})
+    assert r.get_json()["supplier"] == "Bolt & Co"  # by code too
+
+
+def test_patch_edits_and_refuses_what_must_stay(manager, picker):
+    setup_shop(manager)
+    r = manager.client.patch("/api/products/PHONE", json={"name": "Phone 2", "warranty_days": 730},
+                             headers=manager.headers)
+    assert r.status_code == 200 and r.get_json()["name"] == "Phone 2"
+    assert r.get_json()["warranty_days"] == 730
+    r = manager.client.patch("/api/products/PHONE", json={"sku": "OTHER"}, headers=manager.headers)
+    assert r.status_code == 400
+    manager.post("/receive", {"location": "A1", "sku": "CASE", "serials": ["CS-0001"]})
+    r = manager.client.patch("/api/products/CASE", json={"serials_case_sensitive": True},
+                             headers=manager.headers)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "has_serials"
+    r = manager.client.patch("/api/locations/A2", json={"pickable": False, "name": "Top"},
+                             headers=manager.headers)
+    assert r.get_json() == {"code": "A2", "name": "Top", "kind": "storage", "pickable": False}
+    r = manager.client.patch("/api/customers/C1", json={"licence": "FFL-9"}, headers=manager.headers)
+    assert r.get_json()["licence"] == "FFL-9" and r.get_json()["email"] == "ann@example.com"
+    r = picker.client.patch("/api/customers/C1", json={"name": "x"}, headers=picker.headers)
+    assert r.status_code == 403
+
+
+def test_closed_and_cancelled_pos_take_no_more_receipts(manager):
+    setup_shop(manager)
+    manager.post("/receive", {"location": "A1", "purchase_order": "PO1", "sku": "PHONE",
+                              "serials": [imei(1)]})
+    assert manager.post("/purchase-orders/PO1/cancel").status_code == 409  # one came: close
+    r = manager.post("/purchase-orders/PO1/close")
+    assert r.status_code == 200 and r.get_json()["status"] == "closed"
+    r = manager.post("/receive", {"location": "A1", "purchase_order": "PO1", "sku": "PHONE",
+                                  "serials": [imei(2)]})
+    assert r.status_code == 409 and "closed" in r.get_json()["error"]["message"]
+    manager.post("/purchase-orders", {"number": "PO9", "supplier": "Acme",
+                                      "lines": [{"sku": "PHONE", "qty": 1}]})
+    assert manager.post("/purchase-orders/PO9/cancel").get_json()["status"] == "cancelled"
+
+
+def test_order_status_follows_pick_unpick_and_ship(manager):
+    setup_shop(manager)
+    manager.post("/receive", {"location": "A1", "sku": "PHONE", "serials": [imei(n) for n in (1, 2)]})
+    status = lambda: manager.get("/sales-orders/SO1").get_json()["status"]  # noqa: E731
+    manager.post("/pick", {"order": "SO1", "serials": [imei(1)]})
+    assert status() == "open"
+    manager.post("/pick", {"order": "SO1", "serials": [imei(2)]})
+    assert status() == "picked"
+    r = manager.post("/unpick", {"order": "SO1", "location": "A2", "serials": [imei(2)]})
+    assert r.get_json()["results"][0]["location"] == "A2" and status() == "open"
+    manager.post("/ship", {"order": "SO1", "partial": True})
+    assert status() == "partially_shipped"
+    manager.post("/pick", {"order": "SO1", "serials": [imei(2)]})
+    assert status() == "partially_shipped"
+    manager.post("/ship", {"order": "SO1"})
+    assert status() == "shipped"
+    s = manager.get(f"/serials/{imei(1)}").get_json()
+    assert s["location"] is None and s["customer"] == "C1"  # with the customer, off the shelf
+    assert s["history"][-1]["from_location"] == "A1"
+
+
+def test_move_says_where_to(manager):
+    setup_shop(manager)
+    manager.post("/receive", {"location": "A1", "sku": "PHONE", "serials": [imei(1)]})
+    r = manager.post("/move", {"location": "TEST-BENCH", "serials": [imei(1)]})
+    assert r.get_json()["results"][0]["location"] == "TEST-BENCH"
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def _login(client, name="manager"):
+    token = _csrf(client.get("/login").get_data(as_text=True))
+    r = client.post("/login", data={"name": name, "password": "secret-pw", "csrf_token": token})
+    assert r.status_code == 302
+
+
+def test_a_form_refusal_is_a_sentence_and_keeps_what_was_typed(app, users):
+    client = app.test_client()
+    _login(client)
+    page = client.get("/products/new").get_data(as_text=True)
+    r = client.post("/products/new", data={"csrf_token": _csrf(page), "sku": "X1",
+                                            "name": "Widget <b>", "gtin": "4006381333932",
+                                            "warranty_days": "a year"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert "Write the warranty as a number of days" in html
+    assert 'value="Widget &lt;b&gt;"' in html
+    r = client.post("/products/new", data={"csrf_token": _csrf(page), "sku": "X1",
+                                           "name": "Widget", "gtin": "4006381333932"})
+    assert "is not valid" in r.get_data(as_text=True)  # the check digit, from catalog
+    r = client.post("/products/new", data={"sku": "X1", "name": "Widget"})  # no CSRF token
+    assert r.status_code == 400 and "Widget" not in client.get("/products").get_data(as_text=True)
+
+
+def test_receive_offers_every_open_po_with_units_to_come_and_nothing_else(app, manager):
+    setup_shop(manager)
+    for n in range(60):  # newer orders never push an open one off the list
+        manager.post("/purchase-orders", {"number": f"NEW{n}", "supplier": "Acme",
+                                          "lines": [{"sku": "CASE", "qty": 1}]})
+    manager.post("/purchase-orders/NEW0/close")
+    client = app.test_client()
+    _login(client, "picker")
+    html = client.get("/scan/receive").get_data(as_text=True)
+    assert "PO1 · Acme · 0 of 3 received" in html and "NEW59" in html
+    assert 'value="NEW0"' not in html
+
+
+def test_pages_answer_in_the_shops_time_zone(app, manager):
+    setup_shop(manager)
+    manager.post("/receive", {"location": "A1", "sku": "PHONE", "serials": [imei(1)]})
+    app.config["SHOP_TIMEZONE"] = "Asia/Kathmandu"  # +05:45: no other zone has it
+    client = app.test_client()
+    _login(client)
+    at = manager.get(f"/serials/{imei(1)}").get_json()["history"][0]["at"]
+    from datetime import datetime, timedelta
+    local = (datetime.fromisoformat(at.rstrip("Z")) + timedelta(hours=5, minutes=45))
+    html = client.get(f"/serials/{imei(1)}").get_data(as_text=True)
+    assert local.strftime("%Y-%m-%d %H:%M") in html and "Asia/Kathmandu" in html
