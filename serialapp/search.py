@@ -52,6 +52,15 @@ def _serial_row(serial: Serial, sku: str) -> dict:
     return {"kind": "serial", "serial": serial.serial, "sku": sku, "status": serial.status}
 
 
+def part_of_serial(text: str):
+    """A condition on Serial: its text starts or ends with `text` (case not counting), for
+    narrowing any list of serials by part of a number."""
+    folded = serials.search_key(text.strip())
+    rev = folded[::-1]
+    return or_(Serial.search_key.between(folded, folded + _HIGH),
+               Serial.search_rev.between(rev, rev + _HIGH))
+
+
 def _serials_by_part(folded: str, limit: int) -> list[dict]:
     """Serials whose text starts or ends with `folded`: two index range scans."""
     rev = folded[::-1]

@@ -8,7 +8,7 @@ from markupsafe import Markup
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from .. import catalog, lifecycle, queries
+from .. import catalog, lifecycle, queries, search
 from ..errors import RequestError
 from ..extensions import db
 from ..models import Customer, Location, Product, PurchaseOrder, SalesOrder, Serial, Supplier
@@ -78,6 +78,10 @@ def product_page(sku):
                                serials=[], page={"page": 1, "pages": 1, "total": 0},
                                filters=args, problem=exc.message,
                                locations=_location_codes(), ATTRIBUTES=catalog.ATTRIBUTE_NAMES)
+    part = request.args.get("q", "").strip()
+    args["q"] = part
+    if part:
+        query = query.where(search.part_of_serial(part))
     serials, page = queries.page_of(query, request.args.get("page"),
                                     current_app.config["PAGE_SIZE"])
     return render_template("catalogue/product.html", p=queries.product_view(product),
@@ -242,11 +246,14 @@ def customer_page(code):
     customer = _one(Customer, Customer.code, code, "customer")
     orders = db.session.scalars(select(SalesOrder).where(SalesOrder.customer_id == customer.id)
                                 .order_by(SalesOrder.id.desc())).all()
+    part = request.args.get("q", "").strip()
     held = db.session.scalars(select(Serial).options(joinedload(Serial.product),
                                                      joinedload(Serial.sales_order))
-                              .where(Serial.customer_id == customer.id)
+                              .where(Serial.customer_id == customer.id,
+                                     search.part_of_serial(part) if part else True)
                               .order_by(Serial.shipped_at.desc(), Serial.id)).all()
-    return render_template("catalogue/customer.html", c=customer, orders=orders, held=held)
+    return render_template("catalogue/customer.html", c=customer, orders=orders, held=held,
+                           q=part)
 
 
 @bp.get("/suppliers/<code>")

@@ -146,6 +146,7 @@ def lookup():
                                     sku=found[0].product.sku))
         if found:
             message = f"{text} exists for several products; choose one."
-        # TODO(search, issue 8 item 4): a partial serial finds its candidates here.
+        else:  # part of a number: the search lists what starts or ends with it
+            return redirect(url_for("web.search", q=text, list=1))
         return render_template("scan/lookup.html", q=text, found=found, message=message)
     return render_template("scan/lookup.html", q="", found=[], message=None)

@@ -7,7 +7,8 @@ from tests.factories import imei
 from .conftest import CHROMIUM_ARGS, PHONE, login
 
 PAGES = ["/", "/scan/receive", "/scan/move", "/scan/pick", "/scan/pick/SO1", "/scan/ship",
-         "/scan/lookup", "/products", "/products/PHONE"]
+         "/scan/lookup", "/products", "/products/PHONE", "/search?q=A", "/search",
+         "/customers/C1", "/admin/import", "/admin/downloads"]
 
 
 def test_the_app_is_installable(live_server, users, playwright, chromium_path, tmp_path):
