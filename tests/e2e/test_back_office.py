@@ -165,10 +165,17 @@ def test_a_shop_runs_from_the_browser_alone(live_server, users, phone):
     page.click("#logout-form button")
     page.wait_for_url(re.compile(r".*/login"))
 
-    # (3) The manager sees the shipped serials on the customer's page, with warranty.
+    # (3) The manager finds the shipped serial by part of its number and by the customer's
+    # name, from the search box every page has, and sees it on the customer's page.
     log_in(page, base, "manager")
-    area(page, "Customers")
-    page.get_by_role("link", name="Range Club").click()
+    page.fill("#search-q", "1002")  # the end of RF1002
+    page.press("#search-q", "Enter")
+    found = page.locator("section.results").filter(has_text="Serials")
+    expect(found.get_by_role("link", name=re.compile("RF1002"))).to_be_visible()
+    phone_rules(page)
+    page.fill("#search-q", "range")
+    page.press("#search-q", "Enter")
+    page.locator("section.results").get_by_role("link", name=re.compile("Range Club")).click()
     held = page.locator("table.held")
     for serial in ("RF1001", "RF1002"):
         expect(held).to_contain_text(serial)
