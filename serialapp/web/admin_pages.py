@@ -14,9 +14,11 @@ from ..errors import RequestError
 from ..lifecycle import SETUP_ROLE
 from . import admin as bp
 from .common import role_required
+from .forms import choices
 
-KIND_CHOICES = [("", "Tell from its columns"), ("serials", "Serials in stock (opening stock)"),
-                ("products", "Products"), ("customers", "Customers")]
+KIND_CHOICES = choices([("", "Tell from its columns"),
+                        ("serials", "Serials in stock (opening stock)"),
+                        ("products", "Products"), ("customers", "Customers")])
 KEEP_S = 24 * 3600  # a checked file waits this long for its "Import" tap
 
 

@@ -6,7 +6,14 @@ from wtforms import (BooleanField, FieldList, Form, FormField, PasswordField, Se
                      StringField, TextAreaField)
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
+from wtforms.fields.choices import SelectChoice
+
 from ..catalog import ATTRIBUTE_NAMES
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms wants them from 3.3 on."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class LoginForm(FlaskForm):
@@ -19,9 +26,9 @@ def _required(what: str):
     return InputRequired(f"Fill in the {what}.")
 
 
-CASE_CHOICES = [("", "Automatic: case counts only for GS1 serials"),
+CASE_CHOICES = choices([("", "Automatic: case counts only for GS1 serials"),
                 ("yes", "Case counts: AB1 and ab1 are two units"),
-                ("no", "Case does not count: AB1 and ab1 are one unit")]
+                ("no", "Case does not count: AB1 and ab1 are one unit")])
 
 
 class ProductForm(FlaskForm):
@@ -77,16 +84,17 @@ class ProductForm(FlaskForm):
         self.other.data = "\n".join(f"{k}: {v}" for k, v in attributes.items())
 
 
-KIND_CHOICES = [("storage", "Storage (shelf, bin)"), ("stage", "Stage (assembly, test bench)"),
-                ("dock", "Dock (goods in or out)"), ("quarantine", "Quarantine")]
+KIND_CHOICES = choices([("storage", "Storage (shelf, bin)"),
+                        ("stage", "Stage (assembly, test bench)"),
+                        ("dock", "Dock (goods in or out)"), ("quarantine", "Quarantine")])
 
 
 class LocationForm(FlaskForm):
     code = StringField("Code (printed on its label)", [_required("code"), Length(max=64)])
     name = StringField("Name", [Optional(), Length(max=200)])
     kind = SelectField("Kind", choices=KIND_CHOICES, default="storage")
-    pickable = SelectField("Pick orders from here?", choices=[
-        ("", "Only if it is storage"), ("yes", "Yes"), ("no", "No")], default="")
+    pickable = SelectField("Pick orders from here?", choices=choices([
+        ("", "Only if it is storage"), ("yes", "Yes"), ("no", "No")]), default="")
 
     def to_data(self, creating: bool) -> dict:
         data = {"name": self.name.data or "", "kind": self.kind.data,

@@ -13,12 +13,12 @@ from ..models import (Customer, Product, PurchaseOrder, PurchaseOrderLine, Sales
                       Supplier)
 from . import orders as bp
 from .common import apply, like, role_required, search_text
-from .forms import PurchaseOrderForm, SalesOrderForm
+from .forms import PurchaseOrderForm, SalesOrderForm, choices
 
 
 def _product_choices():
     rows = db.session.execute(select(Product.sku, Product.name).order_by(Product.sku)).all()
-    return [("", "(choose a product)")] + [(sku, f"{sku} · {name}") for sku, name in rows]
+    return choices([("", "(choose a product)")] + [(sku, f"{sku} · {name}") for sku, name in rows])
 
 
 def _prepare_lines(form) -> bool:
@@ -125,9 +125,9 @@ def sales_orders():
 @role_required(lifecycle.SETUP_ROLE)
 def sales_order_new():
     form = SalesOrderForm()
-    form.customer.choices = [("", "(choose a customer)")] + [
+    form.customer.choices = choices([("", "(choose a customer)")] + [
         (code, f"{name} ({code})") for code, name in db.session.execute(
-            select(Customer.code, Customer.name).order_by(Customer.name)).all()]
+            select(Customer.code, Customer.name).order_by(Customer.name)).all()])
     if request.method == "GET" and request.args.get("customer"):
         form.customer.data = request.args["customer"]
     more = _prepare_lines(form)
