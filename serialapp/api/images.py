@@ -33,21 +33,14 @@ def describe(code: scanning.Code) -> dict:
 
 
 def _decode(data: bytes, frame: bool, expect: int) -> list[scanning.Code]:
-    """Codes in one upload; a bad image raises scanning.ImageError, a RequestError."""
+    """Codes in one upload; a bad image raises scanning.ImageError, a RequestError.
+    The photo path reads every code it can locate whatever ``expect`` says (a box label's
+    product code and serials alike); ``expect`` only makes it try harder while fewer were
+    found."""
     if frame:
         return scanning.decode_frame(data)
     budget = current_app.config["DECODE_BUDGET_MS"]
-    codes = scanning.decode_image(data, expect=expect, budget_ms=budget)
-    if codes and len(codes) >= expect and all(_is_product_code(c) for c in codes):
-        # A box's product barcode is big and read first; its serial is often the small
-        # code beside it, so look harder for one more before giving up on it.
-        codes = scanning.decode_image(data, expect=len(codes) + 1, budget_ms=budget)
-    return codes
-
-
-def _is_product_code(code: scanning.Code) -> bool:
-    return code.format in ("EAN13", "EAN8", "UPCA", "UPCE") and \
-        identifiers.normalize_gtin(code.text) is not None
+    return scanning.decode_image(data, expect=expect, budget_ms=budget)
 
 
 def decode_uploads(*, frame: bool = False, expect: int = 1) -> tuple[list[str], list[dict]]:
