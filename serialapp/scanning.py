@@ -64,6 +64,16 @@ SMALL_SIDE = 800
 TILE_SIDE = 1024
 # Default pixel cap (checked from the header, before decoding).
 MAX_PIXELS = 50_000_000
+# Memory for one decode, bounded by design: an image is accepted only when its pixel count
+# times its format's cost (below) fits, so no accepted image costs a worker more than about
+# this much above idle (tests/unit/test_scanning.py measures the worst ones in a subprocess).
+MAX_DECODE_BYTES = 256 * 2**20
+# Peak bytes per pixel above idle for one decode_image() call, by format, measured with
+# ru_maxrss at 20 MP (tests/unit/test_scanning.py::test_decode_memory_is_bounded) and
+# rounded up: the upload's bytes, the decoder's buffers (Pillow's WebP decoder holds the
+# whole RGBA frame twice), the greyscale planes and the escalation's work.
+_COST = {'JPEG': 4, 'MPO': 4, 'PNG': 9, 'GIF': 4, 'BMP': 10, 'TIFF': 9, 'WEBP': 16,
+         'HEIF': 9, 'AVIF': 9}
 
 
 class ImageError(RequestError):
@@ -121,6 +131,12 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
         raise ImageError(413, 'image_too_large',
                          f'The image is {w}x{h} = {w * h / 1e6:.1f} megapixels; '
                          f'the limit is {max_pixels / 1e6:g} megapixels.')
+    cost = _COST.get(im.format, 16)
+    if w * h * cost > MAX_DECODE_BYTES:
+        raise ImageError(413, 'image_too_large',
+                         f'The image is {w}x{h} = {w * h / 1e6:.1f} megapixels; a {im.format} '
+                         f'image can have at most {MAX_DECODE_BYTES / cost / 1e6:.0f} megapixels '
+                         '(a JPEG more): send a smaller photo.')
     return im
 
 
@@ -147,44 +163,82 @@ def _load_gray(im: Image.Image, reduce_to: int | None = None) -> tuple[np.ndarra
             k = max(w, h) / reduce_to if reduce_to else 1.0
             im.draft('L', (math.ceil(w / k), math.ceil(h / k)) if k >= 2 else (w, h))
         im.load()
+        # Only after load(): for PNG, reading EXIF may itself load (and a failed load would
+        # be swallowed there and leave a half-decoded image). Before _to_gray, which
+        # releases the pixels.
+        orientation = _orientation(im)
         g = _to_gray(im)
     except ImageError:
         raise
     except Exception:
         raise ImageError(422, 'corrupt_image',
                          'The image file is damaged or incomplete and cannot be read.') from None
-    # Only after load(): for PNG, reading EXIF may itself load (and a failed load would be
-    # swallowed there and leave a half-decoded image).
-    orientation = _orientation(im)
     if orientation != 1:
         g = _apply_orientation(g, orientation)
     return np.ascontiguousarray(g), orientation
 
 
+def _release(im: Image.Image) -> None:
+    """Free the decoded pixels now rather than when the last reference goes: a 4-byte-per-
+    pixel RGBA copy must not live on beside the greyscale one (memory, point 9 of issue 7)."""
+    try:
+        im.close()
+    except Exception:  # pragma: no cover - closing never matters for correctness
+        pass
+
+
+_STRIP = 512   # rows converted at a time: temporaries stay a strip, not an image, in size
+
+
 def _to_gray(im: Image.Image) -> np.ndarray:
+    """The loaded image as 8-bit greyscale, transparent areas shown on white (as browsers
+    do). Works band by band and strip by strip, and releases ``im``'s pixels as soon as it
+    has what it needs, so the peak stays near the decoded image plus two greyscale planes."""
     mode = im.mode
     if mode in ('I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F'):
-        a = np.asarray(im, dtype=np.float32)
+        a = np.asarray(im)
+        _release(im)
         lo, hi = float(a.min()), float(a.max())
-        return ((a - lo) * (255.0 / (hi - lo)) if hi > lo else a * 0).astype(np.uint8)
-    if mode in ('RGBA', 'LA', 'PA') or (mode == 'P' and 'transparency' in im.info) or mode == 'RGBa':
-        rgba = im.convert('RGBA')
-        if rgba.getchannel('A').getextrema()[0] < 255:
-            # Transparent areas are shown on white by browsers; do the same.
-            white = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
-            return np.asarray(Image.alpha_composite(white, rgba).convert('L'))
-        return np.asarray(rgba.convert('L'))
-    if mode == 'L':
-        return np.asarray(im)
-    for route in (('L',), ('RGB', 'L')):
+        k = 255.0 / (hi - lo) if hi > lo else 0.0
+        out = np.empty(a.shape, np.uint8)
+        for y in range(0, a.shape[0], _STRIP):
+            out[y:y + _STRIP] = (a[y:y + _STRIP].astype(np.float32) - lo) * k
+        return out
+    alpha = None
+    if mode == 'P' and 'transparency' in im.info:
+        # Transparency of a palette image is per palette entry: look it up from the indices
+        # instead of expanding the image to RGBA (4 bytes a pixel).
+        t = im.info['transparency']
+        lut = np.full(256, 255, np.uint8)
+        if isinstance(t, int):
+            lut[t & 255] = 0
+        elif isinstance(t, (bytes, bytearray)):
+            lut[:len(t)] = np.frombuffer(bytes(t[:256]), np.uint8)
+        alpha = lut[np.asarray(im)]
+    elif mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La'):
+        try:
+            alpha = np.asarray(im.getchannel('A'))
+        except Exception:
+            alpha = None
+    gray = None
+    for route in (('L',), ('RGB', 'L'), ('RGBA', 'L')):
         try:
             out = im
             for m in route:
                 out = out.convert(m)
-            return np.asarray(out)
+            gray = np.array(out)          # writable: the composite below works in place
+            break
         except ValueError:   # Pillow has no conversion for this mode
             continue
-    raise ImageError(415, 'not_an_image', f'Images in the {mode} colour mode are not supported.')
+    _release(im)
+    if gray is None:
+        raise ImageError(415, 'not_an_image', f'Images in the {mode} colour mode are not supported.')
+    if alpha is not None and alpha.min() < 255:
+        for y in range(0, gray.shape[0], _STRIP):
+            g = gray[y:y + _STRIP].astype(np.uint16)
+            a = alpha[y:y + _STRIP].astype(np.uint16)
+            gray[y:y + _STRIP] = (g * a + 255 * (255 - a) + 127) // 255
+    return gray
 
 
 def _apply_orientation(g: np.ndarray, o: int) -> np.ndarray:

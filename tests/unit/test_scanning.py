@@ -471,3 +471,86 @@ def test_mutated_images_never_raise_anything_but_image_error(seed, cut, flips, j
             assert e.status in (413, 415, 422)
         else:
             assert isinstance(result, list)
+
+
+# ---------------------------------------------------------------------------------------
+# Memory: any accepted image costs a worker a bounded amount above idle
+# ---------------------------------------------------------------------------------------
+
+MEMORY_BOUND_MB = 300
+
+_CHILD = r'''
+import sys
+import numpy as np
+from serialapp import scanning
+from tests import imagegen
+
+
+def high_water_mb():
+    # VmHWM, this process's peak resident set. Not ru_maxrss: Linux carries that over
+    # from the parent (here pytest, itself large) across fork and exec.
+    with open('/proc/self/status') as f:
+        return next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) / 1024
+
+
+scanning.decode_image(imagegen.encode(np.full((64, 64), 255, np.uint8), 'PNG'))   # warm up
+idle = high_water_mb()
+with open(sys.argv[1], 'rb') as f:
+    data = f.read()
+codes = scanning.decode_image(data)
+print(high_water_mb() - idle, ','.join(c.text for c in codes))
+'''
+
+
+def _largest_accepted(fmt: str) -> tuple[int, int]:
+    pixels = min(scanning.MAX_PIXELS, scanning.MAX_DECODE_BYTES // scanning._COST[fmt]) * 0.98
+    h = int((pixels * 3 / 4) ** 0.5)
+    return int(pixels / h), h
+
+
+def _big_image(fmt: str, mode: str, path) -> None:
+    w, h = _largest_accepted(fmt)
+    g = np.full((h, w), 230, np.uint8)
+    code = imagegen.code_array('SN-MEM-0001', 'Code128', module=12)
+    g[200:200 + code.shape[0], 200:200 + code.shape[1]] = code
+    if mode == 'I;16':
+        im = Image.fromarray(g.astype(np.uint16) * 257)
+    else:
+        im = Image.fromarray(g).convert(mode)
+        if mode == 'RGBA':      # the right half transparent: the composite on white runs
+            im.putalpha(Image.fromarray(np.where(np.arange(w) < w // 2, 255, 0).astype(np.uint8)[None, :]
+                                        .repeat(h, axis=0)))
+    options = {'PNG': {'compress_level': 1}, 'JPEG': {'quality': 80}, 'WEBP': {'quality': 50, 'method': 0},
+               'TIFF': {'compression': 'tiff_deflate'}, 'HEIF': {'quality': 30}}.get(fmt, {})
+    path.write_bytes(imagegen.encode(im, 'HEIC' if fmt == 'HEIF' else fmt, **options))
+
+
+@pytest.mark.parametrize('fmt,mode', [('JPEG', 'RGB'), ('PNG', 'RGBA'), ('PNG', 'RGB'), ('PNG', 'I;16'),
+                                      ('WEBP', 'RGB'), ('TIFF', 'RGB'), ('BMP', 'RGB'), ('GIF', 'P'),
+                                      ('HEIF', 'RGB')])
+def test_decode_memory_is_bounded(fmt, mode, tmp_path, capsys):
+    """The largest image each format may have, decoded in a fresh process: peak RSS above
+    idle (VmHWM) under MEMORY_BOUND_MB. A 49 MP RGBA PNG used to cost about 800 MB."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    path = tmp_path / f'big.{fmt.lower()}'
+    _big_image(fmt, mode, path)
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, '-c', _CHILD, str(path)], cwd=root, capture_output=True,
+                         text=True, timeout=120, env={**__import__('os').environ, 'PYTHONPATH': str(root)})
+    assert out.returncode == 0, out.stderr
+    mb, texts_found = out.stdout.split(' ', 1)
+    w, h = _largest_accepted(fmt)
+    with capsys.disabled():
+        print(f'\n{fmt} {mode} {w}x{h} ({w * h / 1e6:.1f} MP, {path.stat().st_size / 1e6:.1f} MB file): '
+              f'peak {float(mb):.0f} MB above idle')
+    assert texts_found.strip() == 'SN-MEM-0001'
+    assert float(mb) < MEMORY_BOUND_MB
+
+
+def test_an_image_over_its_formats_memory_cost_is_refused_from_the_header():
+    w, h = _largest_accepted('WEBP')
+    with pytest.raises(ImageError) as exc:
+        decode_image(png_claiming(w * 2, h))        # a PNG header: no pixel decoded
+    assert exc.value.status == 413 and exc.value.code == 'image_too_large'
