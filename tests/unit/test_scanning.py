@@ -90,6 +90,17 @@ def test_every_code_in_the_image_is_reported_once():
         ('DM-THREE', 'DataMatrix'), ('QR-ONE', 'QRCode'), ('SN-0002', 'Code128')]
 
 
+def test_a_single_row_image_decodes_as_plain_zxing_cpp_does():
+    """A 1-pixel-high EAN-8 (as zxing-cpp's own ean8-1/single-line.png, 69x1): too thin for
+    any image work, it is read as it is, as plain zxing-cpp reads it."""
+    row = imagegen.code_array('9638507', 'EAN8', module=1)[:1]
+    assert row.shape[0] == 1 and row.shape[1] < 100
+    data = png(row)
+    plain = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(data)), text_mode=PLAIN)]
+    assert plain == ['96385074']
+    assert [c.text for c in decode_image(data)] == plain
+
+
 def test_code_as_dict():
     img = imagegen.on_canvas(written('QRCode', 'HELLO', {}, 8), size=(600, 400), at=(100, 50))
     [code] = decode_image(png(img))
