@@ -771,7 +771,7 @@ class _Plan:
             try:
                 self.full        # a reduced image's read is checked at full resolution
             except _Stop:
-                return False     # no time left to check it: not reported
+                pass             # no time left for that: re-read the reduced image's spot
         if self._full is not None:
             src, k = self._full, 1.0
         else:
@@ -821,6 +821,11 @@ class _Plan:
             self.read(crop, m, 'region')    # inverted too: light-on-dark marks on parts
 
     def stage_regions_enhanced(self):
+        # Once enough codes are found, only areas that look like a 1D code (edges strongly
+        # oriented) are worth an enhanced read: on a 12 MP photo of one code the plain and
+        # enhanced cuts of every busy area of the background took the whole budget.
+        if self.enough():
+            self._regions = [r for r in self.regions if r.coherence > 0.5]
         for crop, m in self._crops():
             self.read(_sharpen(_clahe(crop)), m, 'region+', binarizer=_GLOBAL, try_invert=False)
 

@@ -145,6 +145,7 @@ def test_a_label_photo_names_the_product_and_the_serial_without_expect(app, mana
     setup_shop(manager)
     codes = [("4006381333931", "EAN13"), (imei(7), "Code128"), ("SN C0123456789", "Code128")]
     photo = label_photo(codes, layout, seed=3, width_frac=0.15 if layout == "stacked" else 0.2)
+    app.config["DECODE_BUDGET_MS"] = 1500     # the machine is shared; time is benchmarked
     body = post_image(manager, "/receive", photo.data, location="A1").get_json()
     assert body["results"] == [{"serial": imei(7), "sku": "PHONE", "ok": True,
                                 "status": "in_stock"}], body
