@@ -59,6 +59,13 @@ def naive(data: bytes) -> list[str]:
     return [r.text for r in zxingcpp.read_barcodes(im)]
 
 
+def plain(data: bytes) -> list[str]:
+    """Plain zxing-cpp as the corpus README's baseline, in the pipeline's text mode (the
+    data the symbol carries): the reference for "codes not in the picture"."""
+    return [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(data)),
+                                                   text_mode=zxingcpp.TextMode.Plain)]
+
+
 def ours(data: bytes, budget_ms: float, trace: list | None = None) -> list[str]:
     # decode_image() is _decode_photo() without the trace (which records, per read, the
     # stage, its milliseconds and how many new codes it found).
@@ -86,7 +93,7 @@ def corpus_items(corpus: Path):
                 expected = None
             else:
                 expected = f.with_suffix('.txt').read_bytes().decode('utf-8')
-            yield d.name.rsplit('-', 1)[0], f.read_bytes(), expected
+            yield d.name, f.read_bytes(), expected
 
 
 def photo_items(n: int, cache: Path | None):
@@ -128,7 +135,7 @@ def frame_items(n: int):
 
 def new_row():
     return {'n': 0, 'naive_ok': 0, 'ours_ok': 0, 'naive_other': 0, 'ours_other': 0,
-            'naive_ms': [], 'ours_ms': []}
+            'plain_other': 0, 'naive_ms': [], 'ours_ms': []}
 
 
 def other(expected: str | None, texts: list[str]) -> int:
@@ -148,6 +155,7 @@ def run_set(items, budget_ms: float, log):
         r['naive_ok'] += hit(expected, texts_n)
         r['ours_ok'] += hit(expected, texts_o)
         r['naive_other'] += other(expected, texts_n)
+        r['plain_other'] += other(expected, plain(data))
         r['ours_other'] += other(expected, texts_o)
         r['naive_ms'].append(ms_n)
         r['ours_ms'].append(ms_o)
@@ -163,7 +171,7 @@ def table(title: str, rows: dict, stages: dict) -> list[str]:
     out = [f'### {title}', '',
            '| format | images | naive decoded | naive median ms | naive p95 ms '
            '| ours decoded | ours median ms | ours p95 ms | median ratio ours/naive '
-           '| other codes naive / ours |',
+           '| codes not in the picture: plain / ours |',
            '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     allr = new_row()
     for fmt, r in list(rows.items()) + [('**all**', allr)]:
@@ -176,7 +184,8 @@ def table(title: str, rows: dict, stages: dict) -> list[str]:
                    f"| {mn:.1f} | {pct(r['naive_ms'], 95):.1f} "
                    f"| {r['ours_ok']} ({100 * r['ours_ok'] / n:.0f}%) "
                    f"| {mo:.1f} | {pct(r['ours_ms'], 95):.1f} | {mo / mn:.2f} "
-                   f"| {r['naive_other']} / {r['ours_other']} |")
+                   f"| {r['plain_other']} / {r['ours_other']}"
+                   f"{' **more**' if r['ours_other'] > r['plain_other'] else ''} |")
     found = ', '.join(f'{k}: {v}' for k, v in sorted(stages.items(), key=lambda kv: -kv[1]))
     return out + ['', f'Where our pipeline found the expected code: {found}.', '']
 
@@ -206,7 +215,7 @@ def main(argv=None) -> int:
             log('corpus ...')
             rows, stages = run_set(corpus_items(args.corpus), args.budget, log)
             sections.append(table(f'Real photos: corpus ({sum(r["n"] for r in rows.values())} images, '
-                                  'rows grouped by format folder prefix)', rows, stages))
+                                  'one row per folder)', rows, stages))
     if args.photos:
         log(f'12 MP photos ({args.photos} per format; generating the missing ones) ...')
         rows, stages = run_set(photo_items(args.photos, args.cache), args.budget, log)
@@ -234,11 +243,18 @@ def main(argv=None) -> int:
             'with default options. Ours: `serialapp.scanning.decode_image` with default options. '
             'A corpus image counts as decoded when its expected text is among the decoded texts (parentheses and GS removed); a '
             'falsepositives image when nothing is reported. Ratio < 1 means ours is faster. '
-            '"Other codes" counts reported texts that are not the expected one (misreads, or '
-            'other codes really in the picture; every report on a falsepositives image).', '',
+            '"Codes not in the picture" counts decoded texts that are not the expected one (misreads, '
+            'or codes really there that the ground truth does not name; every report on a '
+            'falsepositives image), for plain zxing-cpp (`read_barcodes(Image.open(f), '
+            'text_mode=Plain)`, the pipeline\'s text mode) and ours; **more** marks a row where ours '
+            'exceeds plain.', '',
             'Pipeline (read names as in the "where found" lines): `fast` = one zxing-cpp read of a '
-            '~1000 px greyscale image (JPEG: DCT-scaled decode). Then, only while fewer codes than '
-            'expected are found and the budget lasts, the stages ' + ', '.join(scanning._STAGES) + ': '
+            '~1000 px greyscale image (JPEG: DCT-scaled decode). Then, within the budget, the region '
+            'stages for every busy area the codes found do not explain, and, only while no code was '
+            'found, the whole-image ones; in order ' + ', '.join(scanning._STAGES) + '. A code found by '
+            'anything but plain zxing-cpp on the image as it stands is reported only once a second, '
+            'independent read (another variant family, or a re-read of its spot on a grid of its own) '
+            'gives the same text: '
             '`region` = busy areas (edge density, structure tensor) cut from the full-resolution '
             'image and turned bars-upright; `region+` = the same cuts with CLAHE, unsharp mask and '
             'a global binariser; `clahe+sharpen/global` = the whole image (upscaled when small) '

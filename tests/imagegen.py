@@ -172,6 +172,40 @@ def _label(code: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(label)
 
 
+def _photograph(bg: Image.Image, label: np.ndarray, rng: np.random.Generator, angle: float,
+                blur: float, noise: float) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """``label`` turned by ``angle`` and pasted at a random spot of the background, then the
+    whole photo shaded, blurred and noised. Returns the photo and (x, y, w, h) of the label."""
+    w, h = bg.size
+    # Rotate the label about its centre onto a transparent canvas and paste it.
+    lh, lw = label.shape
+    rot = cv2.getRotationMatrix2D((lw / 2, lh / 2), angle, 1.0)
+    cos, sin = abs(rot[0, 0]), abs(rot[0, 1])
+    nw, nh = int(lw * cos + lh * sin) + 2, int(lw * sin + lh * cos) + 2
+    rot[0, 2] += nw / 2 - lw / 2
+    rot[1, 2] += nh / 2 - lh / 2
+    rotated = cv2.warpAffine(label, rot, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=0)
+    mask = cv2.warpAffine(np.full_like(label, 255), rot, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=0)
+    x = int(rng.integers(0, max(1, w - nw)))
+    y = int(rng.integers(0, max(1, h - nh)))
+    photo = np.asarray(bg, dtype=np.float32).copy()
+    region = photo[y:y + nh, x:x + nw]
+    m = (mask[:region.shape[0], :region.shape[1]].astype(np.float32) / 255)[..., None]
+    tint = rng.uniform(0.9, 1.0, 3).astype(np.float32)
+    region[:] = region * (1 - m) + rotated[:region.shape[0], :region.shape[1], None] * tint * m
+
+    # Uneven lighting, lens blur, sensor noise.
+    yy, xx = np.mgrid[0:h:8, 0:w:8].astype(np.float32)
+    cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+    light = 1.0 - 0.35 * np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2) / np.hypot(w, h)
+    light = cv2.resize(light, (w, h), interpolation=cv2.INTER_LINEAR)
+    photo *= light[..., None]
+    photo = cv2.GaussianBlur(photo, (0, 0), blur)
+    photo += rng.normal(0, noise, (h, w, 1)).astype(np.float32)
+    out = np.clip(photo, 0, 255).astype(np.uint8)
+    return out, (x, y, nw, nh)
+
+
 def phone_photo(text: str, fmt: str, *, seed: int = 0, size=(4032, 3024), quality: int = 85,
                 width_frac: float | None = None, angle: float | None = None,
                 blur: float | None = None, noise: float | None = None) -> Photo:
@@ -202,34 +236,87 @@ def phone_photo(text: str, fmt: str, *, seed: int = 0, size=(4032, 3024), qualit
     code = cv2.resize(code, (target_w, max(int(code.shape[0] * k), 8)), interpolation=cv2.INTER_NEAREST)
     label = _label(code, rng)
 
-    # Rotate the label about its centre onto a transparent canvas and paste it.
-    lh, lw = label.shape
-    rot = cv2.getRotationMatrix2D((lw / 2, lh / 2), angle, 1.0)
-    cos, sin = abs(rot[0, 0]), abs(rot[0, 1])
-    nw, nh = int(lw * cos + lh * sin) + 2, int(lw * sin + lh * cos) + 2
-    rot[0, 2] += nw / 2 - lw / 2
-    rot[1, 2] += nh / 2 - lh / 2
-    rotated = cv2.warpAffine(label, rot, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=0)
-    mask = cv2.warpAffine(np.full_like(label, 255), rot, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=0)
-    x = int(rng.integers(0, max(1, w - nw)))
-    y = int(rng.integers(0, max(1, h - nh)))
-    photo = np.asarray(bg, dtype=np.float32).copy()
-    region = photo[y:y + nh, x:x + nw]
-    m = (mask[:region.shape[0], :region.shape[1]].astype(np.float32) / 255)[..., None]
-    tint = rng.uniform(0.9, 1.0, 3).astype(np.float32)
-    region[:] = region * (1 - m) + rotated[:region.shape[0], :region.shape[1], None] * tint * m
-
-    # Uneven lighting, lens blur, sensor noise.
-    yy, xx = np.mgrid[0:h:8, 0:w:8].astype(np.float32)
-    cx, cy = rng.uniform(0, w), rng.uniform(0, h)
-    light = 1.0 - 0.35 * np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2) / np.hypot(w, h)
-    light = cv2.resize(light, (w, h), interpolation=cv2.INTER_LINEAR)
-    photo *= light[..., None]
-    photo = cv2.GaussianBlur(photo, (0, 0), blur)
-    photo += rng.normal(0, noise, (h, w, 1)).astype(np.float32)
-    out = np.clip(photo, 0, 255).astype(np.uint8)
+    out, (x, y, nw, nh) = _photograph(bg, label, rng, angle, blur, noise)
     data = encode(out, 'JPEG', quality=quality)
     return Photo(data, [expected_text(text, fmt)], fmt, dict(seed=seed, width_frac=round(width_frac, 3),
                                          angle=round(angle, 1), blur=round(blur, 2),
                                          noise=round(noise, 1), quality=quality,
                                          label_box=[x, y, x + nw, y + nh]))
+
+
+# Box labels as suppliers print them: a product code (EAN-13 / UPC-A) and one or more
+# serials (an IMEI as Code 128, an S/N, a GS1 DataMatrix), in a few layouts.
+LABEL_LAYOUTS = ('stacked', 'side', 'case')
+
+
+def label_photo(codes: list[tuple[str, str]], layout: str = 'stacked', *, seed: int = 0,
+                size=(4032, 3024), width_frac: float = 0.2, module: int = 3,
+                angle: float | None = None, blur: float = 1.0, noise: float = 4.0,
+                quality: int = 88) -> Photo:
+    """A phone-like JPEG of a white box label carrying every (text, format) of ``codes``.
+
+    Layouts: ``stacked`` (one code under the other, as on a phone box), ``side`` (the
+    first code left, the others in a column on its right: EAN + DataMatrix labels),
+    ``case`` (the first code on top, the others in two columns below: a case of units).
+    The first code is printed at twice the module of the others. The label is
+    ``width_frac`` of the photo wide: at the default, the serials' modules are well under a
+    pixel at the ~1000 px scale the decoder looks at first, the product code's about one.
+    """
+    rng = np.random.default_rng(seed)
+    if angle is None:
+        angle = float(rng.uniform(-8, 8))
+    # The product code is printed big (it is read across the warehouse), the serials small.
+    arrays = [code_array(t, f, module=module * (2 if i == 0 else 1)) for i, (t, f) in enumerate(codes)]
+    # Linear codes printed with tall bars (a third of their width, at most 60 modules).
+    arrays = [a if f in ('QRCode', 'DataMatrix', 'Aztec', 'PDF417') else
+              np.repeat(a[:1], max(a.shape[0], min(a.shape[1] // 3, 60 * module)), axis=0)
+              for a, (_, f) in zip(arrays, codes)]
+    gap = 12 * module
+    if layout == 'stacked':
+        cells = [[a] for a in arrays]
+    elif layout == 'side':
+        cells = [[arrays[0], _column(arrays[1:], gap)]] if len(arrays) > 1 else [[arrays[0]]]
+    elif layout == 'case':
+        rest = arrays[1:]
+        half = (len(rest) + 1) // 2
+        cells = [[arrays[0]]] + ([[_column(rest[:half], gap), _column(rest[half:], gap)]] if rest else [])
+    else:
+        raise ValueError(layout)
+    rows = [_row(r, gap) for r in cells]
+    board = _column(rows, gap)
+    pad = 2 * gap
+    label = np.full((board.shape[0] + 2 * pad, board.shape[1] + 2 * pad), 250, np.uint8)
+    label[pad:pad + board.shape[0], pad:pad + board.shape[1]] = board
+    w, h = size
+    k = width_frac * w / label.shape[1]
+    label = cv2.resize(label, (int(label.shape[1] * k), int(label.shape[0] * k)), interpolation=cv2.INTER_AREA)
+    bg = _clutter(rng, w, h)
+    out, (x, y, nw, nh) = _photograph(bg, label, rng, angle, blur, noise)
+    data = encode(out, 'JPEG', quality=quality)
+    return Photo(data, [expected_text(t, f) for t, f in codes], codes[0][1],
+                 dict(seed=seed, layout=layout, angle=round(angle, 1), scale=round(k, 3),
+                      label_box=[x, y, x + nw, y + nh]))
+
+
+def _column(arrays: list[np.ndarray], gap: int) -> np.ndarray:
+    arrays = [a for a in arrays if a.size]
+    if not arrays:
+        return np.zeros((0, 0), np.uint8)
+    width = max(a.shape[1] for a in arrays)
+    out = np.full((sum(a.shape[0] for a in arrays) + gap * (len(arrays) - 1), width), 255, np.uint8)
+    y = 0
+    for a in arrays:
+        out[y:y + a.shape[0], :a.shape[1]] = a
+        y += a.shape[0] + gap
+    return out
+
+
+def _row(arrays: list[np.ndarray], gap: int) -> np.ndarray:
+    arrays = [a for a in arrays if a.size]
+    height = max(a.shape[0] for a in arrays)
+    out = np.full((height, sum(a.shape[1] for a in arrays) + gap * (len(arrays) - 1)), 255, np.uint8)
+    x = 0
+    for a in arrays:
+        out[:a.shape[0], x:x + a.shape[1]] = a
+        x += a.shape[1] + gap
+    return out

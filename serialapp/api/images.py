@@ -1,4 +1,8 @@
 """Photos and camera frames in, decoded codes out: the API side of `scanning`."""
+import math
+import threading
+from contextlib import contextmanager
+
 from flask import current_app, request
 
 from .. import identifiers, scanning
@@ -8,6 +12,54 @@ MAX_IMAGES = 10
 # Symbology identifiers that mark the data as GS1 (GS1-128, GS1 DataMatrix, GS1 QR,
 # GS1 DataBar, GS1 Aztec): kept in front of the text so the interpretation knows.
 GS1_SYMBOLOGIES = ("]C1", "]d2", "]Q3", "]e0", "]z1")
+
+
+class DecodeBusy(Exception):
+    """Every decode slot of this process stayed taken for the whole wait: answered 503
+    ``busy`` with ``Retry-After`` (the phone's outbox retries then). Not a RequestError on
+    purpose: the idempotency wrapper turns those into a response without headers, while an
+    exception passes through it (dropping the key's record, as for any 5xx) to the API's
+    error handler, which sets the header."""
+
+    code = "busy"
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        self.message = ("The server is decoding other photos; this one will be sent again "
+                        f"in {retry_after} s.")
+        super().__init__(self.message)
+
+
+# Decodes at once in this process. Each costs up to scanning.MAX_DECODE_BYTES, so a worker
+# stays within (slots x that) above idle however many photos arrive together; the rest
+# wait a moment, then are told to come back. Config: DECODE_SLOTS (default 1: the decode
+# is CPU-bound, more threads than cores buy nothing), DECODE_WAIT_S (default 2),
+# DECODE_RETRY_AFTER_S (default 2).
+_slots: threading.BoundedSemaphore | None = None
+_slots_size = 0
+_slots_lock = threading.Lock()
+
+
+def _semaphore() -> threading.BoundedSemaphore:
+    global _slots, _slots_size
+    size = max(1, int(current_app.config.get("DECODE_SLOTS", 1)))
+    with _slots_lock:
+        if _slots is None or _slots_size != size:
+            _slots, _slots_size = threading.BoundedSemaphore(size), size
+        return _slots
+
+
+@contextmanager
+def decode_slot():
+    """Hold one of this process's decode slots, waiting up to DECODE_WAIT_S for it;
+    raise DecodeBusy if none came free."""
+    slots = _semaphore()
+    if not slots.acquire(timeout=float(current_app.config.get("DECODE_WAIT_S", 2.0))):
+        raise DecodeBusy(max(1, math.ceil(float(current_app.config.get("DECODE_RETRY_AFTER_S", 2)))))
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def uploads() -> list[bytes]:
@@ -33,28 +85,24 @@ def describe(code: scanning.Code) -> dict:
 
 
 def _decode(data: bytes, frame: bool, expect: int) -> list[scanning.Code]:
-    """Codes in one upload; a bad image raises scanning.ImageError, a RequestError."""
+    """Codes in one upload; a bad image raises scanning.ImageError, a RequestError.
+    The photo path reads every code it can locate whatever ``expect`` says (a box label's
+    product code and serials alike); ``expect`` only makes it try harder while fewer were
+    found."""
     if frame:
         return scanning.decode_frame(data)
     budget = current_app.config["DECODE_BUDGET_MS"]
-    codes = scanning.decode_image(data, expect=expect, budget_ms=budget)
-    if codes and len(codes) >= expect and all(_is_product_code(c) for c in codes):
-        # A box's product barcode is big and read first; its serial is often the small
-        # code beside it, so look harder for one more before giving up on it.
-        codes = scanning.decode_image(data, expect=len(codes) + 1, budget_ms=budget)
-    return codes
-
-
-def _is_product_code(code: scanning.Code) -> bool:
-    return code.format in ("EAN13", "EAN8", "UPCA", "UPCE") and \
-        identifiers.normalize_gtin(code.text) is not None
+    return scanning.decode_image(data, expect=expect, budget_ms=budget)
 
 
 def decode_uploads(*, frame: bool = False, expect: int = 1) -> tuple[list[str], list[dict]]:
     """(texts to act on, decoded codes to show) for every `image` in the request."""
     texts, shown = [], []
-    for data in uploads():
-        for code in _decode(data, frame, expect):
+    images = uploads()
+    with decode_slot():
+        decoded = [_decode(data, frame, expect) for data in images]
+    for codes in decoded:
+        for code in codes:
             view = describe(code)
             shown.append(view)
             # A product barcode goes on as its GTIN-14, so UPC-A, UPC-E and EAN-13 agree.

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from serialapp.extensions import db
 from serialapp.models import Event
+from serialapp.api import images
 from tests.factories import imei, setup_shop
-from tests.imagegen import code_array, encode
+from tests.imagegen import code_array, encode, label_photo
 
 
 def box_label(*codes) -> bytes:
@@ -27,10 +28,11 @@ def box_label(*codes) -> bytes:
     return encode(canvas, "JPEG", quality=90)
 
 
-def post_image(api, path, image: bytes, **fields):
+def post_image(api, path, image: bytes, key: str | None = None, **fields):
     data = {k: str(v) for k, v in fields.items()}
     data["image"] = (io.BytesIO(image), "photo.jpg")
-    return api.client.post("/api" + path, data=data, headers=api.headers,
+    headers = dict(api.headers, **({"Idempotency-Key": key} if key else {}))
+    return api.client.post("/api" + path, data=data, headers=headers,
                            content_type="multipart/form-data")
 
 
@@ -134,3 +136,39 @@ def test_upload_over_the_size_limit_is_413(app, manager):
     app.config["MAX_CONTENT_LENGTH"] = 100_000
     r = post_image(manager, "/decode", b"\xff" * 200_000)
     assert r.status_code == 413 and r.get_json()["error"]["code"] == "too_large"
+
+
+@pytest.mark.parametrize("layout", ["stacked", "side", "case"])
+def test_a_label_photo_names_the_product_and_the_serial_without_expect(app, manager, layout):
+    """A 12 MP phone photo of a generated box label (EAN-13 + IMEI + S/N), no SKU and no
+    `expect` sent: the product comes from the EAN, the IMEI is received into it."""
+    setup_shop(manager)
+    codes = [("4006381333931", "EAN13"), (imei(7), "Code128"), ("SN C0123456789", "Code128")]
+    photo = label_photo(codes, layout, seed=3, width_frac=0.15 if layout == "stacked" else 0.2)
+    app.config["DECODE_BUDGET_MS"] = 1500     # the machine is shared; time is benchmarked
+    body = post_image(manager, "/receive", photo.data, location="A1").get_json()
+    assert body["results"] == [{"serial": imei(7), "sku": "PHONE", "ok": True,
+                                "status": "in_stock"}], body
+    assert {d["kind"] for d in body["decoded"]} == {"gtin", "imei", "text"}
+
+
+def test_decodes_at_once_are_limited_excess_gets_503_busy_with_retry_after(app, manager):
+    """While this process's decode slot is taken, a photo waits DECODE_WAIT_S, then gets
+    503 busy with Retry-After; nothing was done, so the phone's retry with the same
+    Idempotency-Key is processed once."""
+    setup_shop(manager)
+    app.config.update(DECODE_SLOTS=1, DECODE_WAIT_S=0.3, DECODE_RETRY_AFTER_S=3)
+    photo = box_label((imei(5), "Code128"))
+    before = events(app)
+    with app.app_context(), images.decode_slot():      # another request is decoding
+        start = time.perf_counter()
+        r = post_image(manager, "/receive", photo, key="k-busy", location="A1", sku="PHONE")
+        waited = time.perf_counter() - start
+        decode = post_image(manager, "/decode", photo)
+    assert r.status_code == 503 and r.get_json()["error"]["code"] == "busy", r.get_json()
+    assert r.headers["Retry-After"] == "3" and r.get_json()["error"]["message"]
+    assert 0.3 <= waited < 2.0
+    assert decode.status_code == 503 and decode.headers["Retry-After"] == "3"
+    assert events(app) == before
+    again = post_image(manager, "/receive", photo, key="k-busy", location="A1", sku="PHONE")
+    assert again.status_code == 200 and again.get_json()["results"][0]["ok"], again.get_json()
