@@ -4,7 +4,6 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import RequestError
-from .images import DecodeBusy
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -20,13 +19,6 @@ def error_body(status: int, code: str, message: str):
 @bp.errorhandler(RequestError)
 def _request_error(exc: RequestError):
     return exc.response()
-
-
-@bp.errorhandler(DecodeBusy)
-def _busy(exc: DecodeBusy):
-    response, status = error_body(503, exc.code, exc.message)
-    response.headers["Retry-After"] = str(exc.retry_after)
-    return response, status
 
 
 @bp.errorhandler(CSRFError)

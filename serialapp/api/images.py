@@ -14,22 +14,6 @@ MAX_IMAGES = 10
 GS1_SYMBOLOGIES = ("]C1", "]d2", "]Q3", "]e0", "]z1")
 
 
-class DecodeBusy(Exception):
-    """Every decode slot of this process stayed taken for the whole wait: answered 503
-    ``busy`` with ``Retry-After`` (the phone's outbox retries then). Not a RequestError on
-    purpose: the idempotency wrapper turns those into a response without headers, while an
-    exception passes through it (dropping the key's record, as for any 5xx) to the API's
-    error handler, which sets the header."""
-
-    code = "busy"
-
-    def __init__(self, retry_after: int):
-        self.retry_after = retry_after
-        self.message = ("The server is decoding other photos; this one will be sent again "
-                        f"in {retry_after} s.")
-        super().__init__(self.message)
-
-
 # Decodes at once in this process. Each costs up to scanning.MAX_DECODE_BYTES, so a worker
 # stays within (slots x that) above idle however many photos arrive together; the rest
 # wait a moment, then are told to come back. Config: DECODE_SLOTS (default 1: the decode
@@ -52,10 +36,12 @@ def _semaphore() -> threading.BoundedSemaphore:
 @contextmanager
 def decode_slot():
     """Hold one of this process's decode slots, waiting up to DECODE_WAIT_S for it;
-    raise DecodeBusy if none came free."""
+    answer 503 busy with Retry-After if none came free (the phone's outbox retries then)."""
     slots = _semaphore()
     if not slots.acquire(timeout=float(current_app.config.get("DECODE_WAIT_S", 2.0))):
-        raise DecodeBusy(max(1, math.ceil(float(current_app.config.get("DECODE_RETRY_AFTER_S", 2)))))
+        wait = max(1, math.ceil(float(current_app.config.get("DECODE_RETRY_AFTER_S", 2))))
+        raise busy("The server is reading other photos; this one will be sent again in "
+                   f"{wait} s.", retry_after=wait)
     try:
         yield
     finally:
