@@ -24,14 +24,22 @@ def _text(data: dict, name: str, *, required: bool = False, max_len: int = 200) 
     return value
 
 
-def _int(data: dict, name: str, default: int, minimum: int = 0) -> int:
+# Upper bounds well inside the 32-bit INTEGER columns (PostgreSQL refuses what does not fit;
+# SQLite stores anything) and beyond anything real: a million units on one order line, a
+# warranty of a hundred years.
+MAX_QTY = 1_000_000
+MAX_WARRANTY_DAYS = 36_500
+
+
+def _int(data: dict, name: str, default: int, minimum: int = 0, maximum: int = MAX_QTY) -> int:
     value = data.get(name, default)
     if value is None:
         return default
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise bad_request(f"Field '{name}' must be a whole number ≥ {minimum}.", "invalid_field")
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+        raise bad_request(f"Field '{name}' must be a whole number from {minimum} to {maximum}.",
+                          "invalid_field")
     return value
 
 
@@ -79,7 +87,8 @@ def create_product(data) -> Product:
         raise bad_request("Say whether serials are case-sensitive with true or false "
                           "(field 'serials_case_sensitive').", "invalid_field")
     product = Product(sku=sku, name=_text(data, "name", required=True), gtin=gtin,
-                      serial_pattern=pattern, warranty_days=_int(data, "warranty_days", 0),
+                      serial_pattern=pattern, warranty_days=_int(data, "warranty_days", 0,
+                                                         maximum=MAX_WARRANTY_DAYS),
                       serials_case_sensitive=case_sensitive, attributes=attributes)
     return _save(product, "Product", sku)
 
