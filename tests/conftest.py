@@ -65,8 +65,9 @@ class PostgresServer:
         # (two worktrees, two CI jobs) never share or drop each other's databases.
         self.prefix = f"{self.url.database or 'serialapp_test'}_{os.getpid()}"
         self._numbers = itertools.count(1)
+        # pre_ping: the crash test kills and restarts the server mid-session.
         self.engine = create_engine(self.url.set(database="postgres"),
-                                    isolation_level="AUTOCOMMIT")
+                                    isolation_level="AUTOCOMMIT", pool_pre_ping=True)
 
     def url_of(self, name: str) -> str:
         return self.url.set(database=name).render_as_string(hide_password=False)
