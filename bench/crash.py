@@ -8,8 +8,14 @@ client retries each request with its key until it gets an answer. Then:
 - generate: `generate: N` requests must leave exactly N serials each, all in the answer;
 - longest wait: the longest a retry was kept waiting ("in progress" answers) after a restart.
 
+On PostgreSQL, `--kill-postgres DATADIR` (the data directory of a local cluster this script
+may restart with pg_ctl, such as the one .ci/postgres makes) also SIGKILLs every process of
+the database server once mid-run, while gunicorn stays up, and starts it again: the server's
+crash recovery, the app's dead pooled connections and the lost advisory locks all at once.
+
     .venv/bin/python bench/crash.py [--clients 8] [--kills 3] [--batch 100]
-    TEST_DATABASE_URL=postgresql+psycopg://... .venv/bin/python bench/crash.py
+    TEST_DATABASE_URL=postgresql+psycopg://... .venv/bin/python bench/crash.py \
+        [--kill-postgres /tmp/serialapp-pg/data]
 
 The suite runs a short version (tests/integration/test_crash.py)."""
 import argparse
@@ -83,6 +89,61 @@ class Server:
         """SIGKILL the whole process group: master and workers die mid-request."""
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+
+
+class Postgres:
+    """A local cluster's server, killed the hard way and started again with pg_ctl."""
+
+    def __init__(self, datadir: str):
+        self.datadir = Path(datadir).resolve()
+        if not (self.datadir / "PG_VERSION").is_file():
+            raise SystemExit(f"{datadir} is not a PostgreSQL data directory")
+        version = (self.datadir / "PG_VERSION").read_text().strip()
+        self.pg_ctl = f"/usr/lib/postgresql/{version}/bin/pg_ctl"
+        if not os.path.exists(self.pg_ctl):
+            self.pg_ctl = "pg_ctl"
+        self.kills = 0
+
+    def _as_owner(self, *args: str) -> list[str]:
+        # PostgreSQL will not run as root; the data directory's owner runs it.
+        if os.geteuid() == 0:
+            import pwd
+            owner = pwd.getpwuid(self.datadir.stat().st_uid).pw_name
+            return ["runuser", "-u", owner, "--", *args]
+        return list(args)
+
+    def _processes(self) -> list[int]:
+        """The postmaster and every process it started."""
+        postmaster = int((self.datadir / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    def kill(self) -> None:
+        """SIGKILL the whole server at once, as a power cut would stop it."""
+        pids = self._processes()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 30
+        while any(Path(f"/proc/{pid}").exists() for pid in pids):
+            if time.monotonic() > deadline:
+                raise RuntimeError("PostgreSQL processes outlived SIGKILL")
+            time.sleep(0.02)
+        self.kills += 1
+
+    def start(self) -> None:
+        subprocess.run(self._as_owner(self.pg_ctl, "-D", str(self.datadir), "-l",
+                                      str(self.datadir / "crash-restart.log"), "-w", "-t", "60",
+                                      "start"), check=True, stdout=subprocess.DEVNULL)
 
 
 class Client(threading.Thread):
@@ -163,7 +224,11 @@ def count(database_url: str) -> dict:
 
 
 def run(database_url: str, *, clients: int = 6, kills: int = 2, batch: int = 100,
-        requests: int = 6, generate: int = 150, kill_every_s: float = 0.6) -> dict:
+        requests: int = 6, generate: int = 150, kill_every_s: float = 0.6,
+        kill_postgres: str | None = None) -> dict:
+    postgres = Postgres(kill_postgres) if kill_postgres else None
+    if postgres and not database_url.startswith("postgresql"):
+        raise SystemExit("--kill-postgres needs a PostgreSQL database URL")
     token = prepare(database_url)
     server = Server(database_url)
     server.start()
@@ -172,11 +237,17 @@ def run(database_url: str, *, clients: int = 6, kills: int = 2, batch: int = 100
     for t in threads:
         t.start()
     interrupted = 0
-    for _ in range(kills):
+    for n in range(kills):
         time.sleep(kill_every_s)
         server.kill()
         interrupted = max(interrupted, count(database_url)["unfinished_keys"])
         server.start()
+        if postgres and n == 0:
+            # Once, between two gunicorn kills: the database dies under a running app.
+            time.sleep(kill_every_s / 2)
+            postgres.kill()
+            postgres.start()
+            interrupted = max(interrupted, count(database_url)["unfinished_keys"])
     for t in threads:
         t.join(timeout=300)
     server.kill()
@@ -195,6 +266,8 @@ def run(database_url: str, *, clients: int = 6, kills: int = 2, batch: int = 100
         "generate_wrong_count": sum(1 for asked, got in generated if len(got) != asked),
         "minted_not_in_any_answer": len(set(minted) - {s for _, got in generated for s in got}),
         "requests_cut_mid_batch": interrupted,
+        "gunicorn_kills": kills,
+        "postgres_kills": postgres.kills if postgres else 0,
         "longest_wait_s": round(max(t.longest_wait for t in threads), 2),
         "other_errors": [e for t in threads for e in t.errors][:5],
         "hung_clients": sum(1 for t in threads if t.is_alive()),
@@ -210,14 +283,19 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=12)
     parser.add_argument("--generate", type=int, default=1000)
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument("--kill-postgres", metavar="DATADIR",
+                        help="also SIGKILL the local PostgreSQL server with this data "
+                             "directory once mid-run, and restart it with pg_ctl")
     args = parser.parse_args()
-    url = os.environ.get("TEST_DATABASE_URL")
+    from serialapp.config import database_url
+    url = database_url(os.environ.get("TEST_DATABASE_URL", ""))
     if not url:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='crash-')}/crash.db"
     elif url.startswith("postgresql"):
         _reset_postgres(url)
     figures = run(url, clients=args.clients, kills=args.kills, batch=args.batch,
-                  requests=args.requests, generate=args.generate, kill_every_s=1.0)
+                  requests=args.requests, generate=args.generate, kill_every_s=1.0,
+                  kill_postgres=args.kill_postgres)
     kind = url.split(":")[0].split("+")[0]
     lines = [f"{kind}, {args.clients} clients, {args.requests} requests each (batches of "
              f"{args.batch}, every third a `generate: {args.generate}`), gunicorn SIGKILLed "

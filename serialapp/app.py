@@ -32,7 +32,50 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.register(app)
     register_cli(app)
     _register_error_pages(app)
+    app.before_request(_refuse_nul_characters)
     return app
+
+
+def _nul_in(value, where: str) -> str | None:
+    """Where in a JSON value a NUL character is, if anywhere."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_in(key, where) or _nul_in(item, f"{where}.{key}" if where else key)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for item in value:
+            found = _nul_in(item, where)
+            if found is not None:
+                return found
+    return None
+
+
+def _refuse_nul_characters():
+    """No text here may hold a NUL character, and PostgreSQL cannot store one (SQLite can):
+    refused at the door, for every page and API call alike, instead of as a database error
+    (a 500) wherever the text first reaches a query."""
+    from .errors import bad_request
+    where = None
+    if "\x00" in request.path:
+        where = "The address"
+    for name, value in [*request.args.items(multi=True), *request.headers.items()]:
+        if where is None and ("\x00" in name or "\x00" in value):
+            where = f"'{name}'"
+    if where is None and request.mimetype in ("multipart/form-data",
+                                              "application/x-www-form-urlencoded"):
+        for name, value in request.form.items(multi=True):
+            if where is None and ("\x00" in name or "\x00" in value):
+                where = f"'{name}'"
+    elif where is None and request.is_json:
+        found = _nul_in(request.get_json(silent=True), "")
+        if found is not None:
+            where = f"'{found}'" if found else "The body"
+    if where is not None:
+        raise bad_request(f"{where} holds a NUL character (code 0), which no text may hold.",
+                          "invalid_field")
 
 
 def _migrations_dir() -> str:

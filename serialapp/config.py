@@ -15,16 +15,23 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def database_url(url: str) -> str:
+    """The SQLAlchemy URL for a DATABASE_URL as people paste it. `postgres://` (Heroku and
+    others) and `postgresql://` (libpq, psql) name no driver, and SQLAlchemy would pick
+    psycopg2, which is not installed: both mean psycopg 3 here. A URL naming its driver
+    (`postgresql+psycopg://`, `sqlite:///...`) is used as it is."""
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def _database_url(instance: Path) -> str:
-    url = os.environ.get("DATABASE_URL", "")
+    url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
         return f"sqlite:///{instance / 'serialapp.db'}"
-    # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants psycopg.
-    if url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url[len("postgres://"):]
-    elif url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return url
+    return database_url(url)
 
 
 def load(instance_path: str) -> dict:

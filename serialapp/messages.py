@@ -20,6 +20,8 @@ MESSAGES = {
                             "like 2027-03-31.",
     "invalid_field/generate": "Choose how many serials to make, a whole number from 1 to "
                               "{limit}.",
+    "invalid_field/lot": "A lot number is at most {limit} characters: check the lot, or scan "
+                         "its label again.",
     "invalid_field/serials_or_generate": "Scan serials or choose how many to make, not both.",
     "invalid_field/disposition": "Choose what happens to it: back to stock, quarantine or scrap.",
     "too_many": "At most {limit} serials go at once, so send the rest as another batch.",

@@ -155,11 +155,12 @@ class Serial(db.Model):
     serial: Mapped[str] = mapped_column(String(100), index=True)  # as received (canonical)
     # What uniqueness and lookups compare: the serial, case-folded unless the product's
     # serials are case-sensitive (serials.key). Written with the serial, never changed.
-    serial_key: Mapped[str] = mapped_column(String(100), index=True)
+    # Folding may lengthen a text up to threefold ("ﬃ" -> "ffi"): 64 characters need 192.
+    serial_key: Mapped[str] = mapped_column(String(200), index=True)
     # For search by part of a serial: the serial case-folded, and the same reversed, so a
     # prefix and a suffix are each a range on an index (search.py), at any number of units.
-    search_key: Mapped[str | None] = mapped_column(String(100), index=True)
-    search_rev: Mapped[str | None] = mapped_column(String(100), index=True)
+    search_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    search_rev: Mapped[str | None] = mapped_column(String(200), index=True)
     status: Mapped[str] = mapped_column(String(16))
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
     lot: Mapped[str | None] = mapped_column(String(40), index=True)

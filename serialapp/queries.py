@@ -214,7 +214,9 @@ def page_of(query, page_arg, size: int) -> tuple[list, dict]:
         raise bad_request("page must be 1 or more.", "invalid_field")
     total = db.session.scalar(select(func.count()).select_from(
         query.with_only_columns(Serial.id).order_by(None).subquery()))
-    items = db.session.scalars(query.order_by(Serial.id).limit(size)
-                               .offset((page - 1) * size)).all()
+    # A page past the end is empty; it is not asked for, so an absurd page number never
+    # becomes an OFFSET the database cannot hold (PostgreSQL's is a 64-bit integer).
+    items = [] if (page - 1) * size >= total else db.session.scalars(
+        query.order_by(Serial.id).limit(size).offset((page - 1) * size)).all()
     return items, {"page": page, "per_page": size, "total": total,
                    "pages": max(1, -(-total // size))}

@@ -18,8 +18,8 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('serials', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('search_key', sa.String(length=100), nullable=True))
-        batch_op.add_column(sa.Column('search_rev', sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column('search_key', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('search_rev', sa.String(length=200), nullable=True))
     # Fill them for the serials already there, in batches (a shop may have millions).
     conn = op.get_bind()
     serials = sa.table('serials', sa.column('id'), sa.column('serial'),

@@ -80,7 +80,7 @@ def upgrade():
         if (pid, key) in keys:  # the same text in two Unicode forms: keep both reachable
             key = text
         keys.add((pid, key))
-        updates.append({"sid": sid, "key": key[:100]})
+        updates.append({"sid": sid, "key": key[:200]})
     if updates:
         conn.execute(serials.update().where(serials.c.id == sa.bindparam("sid"))
                      .values(serial_key=sa.bindparam("key")), updates)

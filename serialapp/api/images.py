@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from flask import current_app, request
 
 from .. import identifiers, scanning
-from ..errors import RequestError
+from ..errors import RequestError, busy
 
 MAX_IMAGES = 10
 # Symbology identifiers that mark the data as GS1 (GS1-128, GS1 DataMatrix, GS1 QR,

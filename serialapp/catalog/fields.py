@@ -23,14 +23,21 @@ def text(data: dict, name: str, *, required: bool = False, max_len: int = 200) -
     return value
 
 
-def whole(data: dict, name: str, default: int, minimum: int = 0) -> int:
+# Upper bounds well inside the 32-bit INTEGER columns (PostgreSQL refuses what does not fit;
+# SQLite stores anything) and beyond anything real: a million units on one order line, a
+# warranty of a hundred years.
+MAX_QTY = 1_000_000
+MAX_WARRANTY_DAYS = 36_500
+
+
+def whole(data: dict, name: str, default: int, minimum: int = 0, maximum: int = MAX_QTY) -> int:
     value = data.get(name, default)
     if value is None or value == "":
         return default
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise bad_request(f"Field '{name}' must be a whole number ≥ {minimum}.",
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+        raise bad_request(f"Field '{name}' must be a whole number from {minimum} to {maximum}.",
                           "invalid_field", name)
     return value
 

@@ -5,7 +5,7 @@ from .. import identifiers, serials
 from ..errors import RequestError, bad_request
 from ..extensions import db
 from ..models import Product, Serial
-from .fields import commit, only_known, require_object, save, text, whole
+from .fields import MAX_WARRANTY_DAYS, commit, only_known, require_object, save, text, whole
 
 # The attributes the product form asks for by name; any others are kept as typed.
 ATTRIBUTE_NAMES = ("manufacturer", "importer", "model", "type", "caliber")
@@ -63,7 +63,8 @@ def create_product(data) -> Product:
     gtin = _gtin(data, None)
     pattern = _pattern(data)
     product = Product(sku=sku, name=text(data, "name", required=True), gtin=gtin,
-                      serial_pattern=pattern, warranty_days=whole(data, "warranty_days", 0),
+                      serial_pattern=pattern, warranty_days=whole(data, "warranty_days", 0,
+                                                         maximum=MAX_WARRANTY_DAYS),
                       serials_case_sensitive=_case_rule(data, gtin, pattern),
                       attributes=_attributes(data))
     return save(product, "Product", sku, "sku")
@@ -83,7 +84,7 @@ def update_product(product: Product, data) -> Product:
     if "serial_pattern" in data:
         product.serial_pattern = _pattern(data)
     if "warranty_days" in data:
-        product.warranty_days = whole(data, "warranty_days", 0)
+        product.warranty_days = whole(data, "warranty_days", 0, maximum=MAX_WARRANTY_DAYS)
     if "attributes" in data:
         product.attributes = _attributes(data)
     if "serials_case_sensitive" in data:

@@ -171,13 +171,24 @@ def _mint(product: Product, count: int) -> list[str]:
     raise busy()
 
 
+MAX_LOT = Serial.__table__.c.lot.type.length
+
+
+def _lot(value) -> str | None:
+    lot = str(value).strip() if value not in (None, "") else ""
+    if len(lot) > MAX_LOT:
+        # The column's length: PostgreSQL would refuse it mid-batch, SQLite keep it whole.
+        raise refuse(400, "invalid_field/lot", limit=MAX_LOT)
+    return lot or None
+
+
 def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=None, expiry=None,
             serials=None, generate=None, decoded=None, literal=False) -> Outcome:
     """Receive scanned texts (each interpreted: GS1, IMEI, a product barcode...), or with
     `literal` (an import) serial numbers taken as they are, or `generate` new ones."""
     ctx = _ReceiveContext(location_id=get_location(location).id, product=get_product(sku),
-                          po=get_purchase_order(purchase_order), lot=(str(lot).strip() or None)
-                          if lot else None, expiry=_parse_expiry(expiry),
+                          po=get_purchase_order(purchase_order), lot=_lot(lot),
+                          expiry=_parse_expiry(expiry),
                           literal=literal or generate is not None)
     log = steplog.current()
     resuming = log is not None and log.plan is not None
