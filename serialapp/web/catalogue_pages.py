@@ -2,7 +2,7 @@
 create and edit, and each one's page. A serial's page lives here too."""
 import re
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import Markup
 from sqlalchemy import func, or_, select
@@ -13,7 +13,7 @@ from ..errors import RequestError
 from ..extensions import db
 from ..models import Customer, Location, Product, PurchaseOrder, SalesOrder, Serial, Supplier
 from . import catalogue as bp
-from .common import apply, like, role_required, search_text
+from .common import edit_form, like, role_required, search_text
 from .forms import LocationForm, PartyForm, ProductForm
 
 
@@ -39,16 +39,9 @@ def products():
 
 
 def _product_form(product=None):
-    form = ProductForm()
-    if request.method == "GET" and product is not None:
-        form.fill(product)
-    if form.validate_on_submit():
-        data = form.to_data(creating=product is None)
-        done = apply(form, (lambda: catalog.update_product(product, data)) if product
-                     else (lambda: catalog.create_product(data)))
-        if done is not None:
-            return redirect(url_for("catalogue.product_page", sku=done.sku))
-    return render_template("catalogue/product_form.html", form=form, product=product)
+    return edit_form(ProductForm(), product, catalog.create_product, catalog.update_product,
+                     lambda p: url_for("catalogue.product_page", sku=p.sku),
+                     "catalogue/product_form.html", product=product)
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
@@ -112,16 +105,9 @@ def locations():
 
 
 def _location_form(loc=None):
-    form = LocationForm()
-    if request.method == "GET" and loc is not None:
-        form.fill(loc)
-    if form.validate_on_submit():
-        data = form.to_data(creating=loc is None)
-        done = apply(form, (lambda: catalog.update_location(loc, data)) if loc
-                     else (lambda: catalog.create_location(data)))
-        if done is not None:
-            return redirect(url_for("catalogue.location_page", code=done.code))
-    return render_template("catalogue/location_form.html", form=form, loc=loc)
+    return edit_form(LocationForm(), loc, catalog.create_location, catalog.update_location,
+                     lambda saved: url_for("catalogue.location_page", code=saved.code),
+                     "catalogue/location_form.html", loc=loc)
 
 
 @bp.route("/locations/new", methods=["GET", "POST"])
@@ -191,16 +177,9 @@ def _party_list(kind):
 
 def _party_form(kind, party=None):
     model, what, create, update = PARTIES[kind]
-    form = PartyForm()
-    if request.method == "GET" and party is not None:
-        form.fill(party)
-    if form.validate_on_submit():
-        data = form.to_data(creating=party is None)
-        done = apply(form, (lambda: update(party, data)) if party else (lambda: create(data)))
-        if done is not None:
-            return redirect(url_for(f"catalogue.{what}_page", code=done.code))
-    return render_template("catalogue/party_form.html", form=form, party=party, kind=kind,
-                           what=what)
+    return edit_form(PartyForm(), party, create, update,
+                     lambda saved: url_for(f"catalogue.{what}_page", code=saved.code),
+                     "catalogue/party_form.html", party=party, kind=kind, what=what)
 
 
 @bp.get("/customers")

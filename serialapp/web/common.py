@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 from functools import wraps
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import abort, current_app, request
+from flask import abort, current_app, redirect, render_template, request
 from flask_login import current_user, login_required
 
 from .. import lifecycle
@@ -78,6 +78,21 @@ def apply(form, call):
         else:
             form.form_errors.append(exc.message)
         return None
+
+
+def edit_form(form, existing, create, update, done_url, template: str, **context):
+    """A create-or-edit page: the form filled from `existing` on first view; on a valid
+    post, `create(data)` or `update(existing, data)`, then off to `done_url(saved)`; else the
+    form again, keeping what was typed, with what is wrong beside each field."""
+    if request.method == "GET" and existing is not None:
+        form.fill(existing)
+    if form.validate_on_submit():
+        data = form.to_data(creating=existing is None)
+        saved = apply(form, (lambda: update(existing, data)) if existing is not None
+                      else (lambda: create(data)))
+        if saved is not None:
+            return redirect(done_url(saved))
+    return render_template(template, form=form, **context)
 
 
 def search_text() -> str:
