@@ -59,3 +59,58 @@ def test_serial_rules_migration_names_rule_breakers_and_changes_no_serial(tmp_pa
     keys = {serial: key for serial, key in rows}
     assert keys["gad-001"] == "gad-001" and keys["GAD-001"] == "GAD-001"
     assert keys[nfd] == "café-1"  # found by its NFC form from now on
+
+
+def test_a_shop_with_history_upgrades_from_the_first_schema_to_the_last(tmp_path):
+    """Every migration on a database that has rows pointing at each other (events at
+    serials, lines at orders): SQLite rebuilds tables to change them, which must neither
+    fail on those references nor lose a row."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from serialapp.app import create_app
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'shop.db'}",
+                      "SECRET_KEY": "test"})
+    with app.app_context():
+        upgrade(revision="b1f2f73f9697")
+        with db.engine.begin() as conn:
+            for sql in (
+                "INSERT INTO users (id, name, password_hash, role, active, created_at) "
+                "VALUES (1, 'ann', 'x', 'manager', 1, '2026-01-01')",
+                "INSERT INTO products (id, sku, name, warranty_days, attributes, next_seq, "
+                "created_at) VALUES (1, 'P', 'Phone', 365, '{}', 1, '2026-01-01')",
+                "INSERT INTO locations (id, code, name, kind, pickable) "
+                "VALUES (1, 'A1', '', 'storage', 1)",
+                "INSERT INTO customers (id, code, name) VALUES (1, 'C1', 'Ann Buyer')",
+                "INSERT INTO purchase_orders (id, number, supplier, created_at) "
+                "VALUES (1, 'PO1', 'Acme', '2026-01-01')",
+                "INSERT INTO purchase_order_lines (id, purchase_order_id, product_id, qty, "
+                "received_qty) VALUES (1, 1, 1, 2, 2)",
+                "INSERT INTO sales_orders (id, number, customer_id, status, created_at) "
+                "VALUES (1, 'SO1', 1, 'shipped', '2026-01-02')",
+                "INSERT INTO sales_order_lines (id, sales_order_id, product_id, qty, filled_qty) "
+                "VALUES (1, 1, 1, 1, 1)",
+                "INSERT INTO serials (id, product_id, serial, status, location_id, version, "
+                "purchase_order_id, sales_order_id, customer_id, received_at) VALUES "
+                "(1, 1, 'SN-1', 'shipped', 1, 3, 1, 1, 1, '2026-01-01'), "
+                "(2, 1, 'sn-2', 'in_stock', 1, 1, 1, NULL, NULL, '2026-01-01')",
+                "INSERT INTO events (id, serial_id, type, to_status, to_location_id, user_id, "
+                "at, source) VALUES (1, 1, 'receive', 'in_stock', 1, 1, '2026-01-01', 'wedge'), "
+                "(2, 2, 'receive', 'in_stock', 1, 1, '2026-01-01', 'wedge'), "
+                "(3, 1, 'pick', 'picked', 1, 1, '2026-01-02', 'wedge'), "
+                "(4, 1, 'ship', 'shipped', 1, 1, '2026-01-02', 'wedge')",
+            ):
+                conn.execute(text(sql))
+        upgrade()
+        with db.engine.connect() as conn:
+            counts = [conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+                      for t in ("serials", "events", "purchase_order_lines", "sales_order_lines")]
+            keys = conn.execute(text("SELECT serial_key, search_key, search_rev FROM serials "
+                                     "ORDER BY id")).all()
+            broken = conn.execute(text("PRAGMA foreign_key_check")).all()
+            leftovers = conn.execute(text("SELECT name FROM sqlite_master "
+                                          "WHERE name LIKE '_alembic_tmp%'")).all()
+        db.engine.dispose()
+    assert counts == [2, 4, 1, 1]
+    assert keys == [("sn-1", "sn-1", "1-ns"), ("sn-2", "sn-2", "2-ns")]
+    assert broken == [] and leftovers == []
