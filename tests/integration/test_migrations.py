@@ -110,7 +110,11 @@ def test_a_shop_with_history_upgrades_from_the_first_schema_to_the_last(tmp_path
             broken = conn.execute(text("PRAGMA foreign_key_check")).all()
             leftovers = conn.execute(text("SELECT name FROM sqlite_master "
                                           "WHERE name LIKE '_alembic_tmp%'")).all()
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+            statuses = conn.execute(text("SELECT status FROM purchase_orders")).scalars().all()
         db.engine.dispose()
+    assert diff == [], diff  # the upgraded shop has exactly the schema a new one gets
+    assert statuses == ["open"]
     assert counts == [2, 4, 1, 1]
     assert keys == [("sn-1", "sn-1", "1-ns"), ("sn-2", "sn-2", "2-ns")]
     assert broken == [] and leftovers == []
