@@ -155,6 +155,15 @@ class _Plugin(FlaskPlugin):
                                "Send multipart/form-data (the file as a form field).")
         request.context = Context(parsed_query, parsed_json, parsed_form, None, None)
 
+    def parse_path(self, route, path_parameter_descriptions):
+        # Our `serial` URL converter (any allowed serial text, slashes included) is unknown
+        # to spectree, which would leave its schema empty: it is text.
+        path, parameters = super().parse_path(route, path_parameter_descriptions)
+        for parameter in parameters:
+            if not parameter.get("schema"):
+                parameter["schema"] = {"type": "string", "maxLength": 200}
+        return path, parameters
+
     def validate_response(self, resp, resp_model, skip_validation, force_resp_serialize):
         # Described, not enforced (see the module's docstring).
         return super().validate_response(resp, None, True, False)
