@@ -198,3 +198,12 @@ def test_orders_listings_filter_by_status_like_the_pages(shop):
     assert shop.get("/purchase-orders?status=open").get_json()["purchase_orders"] == []
     assert len(shop.get("/sales-orders?status=open").get_json()["sales_orders"]) == 2
     assert refusal(shop.get("/sales-orders?status=gone"))[0] == "invalid_field"
+
+
+def test_an_unknown_customer_or_supplier_is_a_404_not_a_crash(shop):
+    # Found by test_api_fuzz: these codes had no message, so the lookup raised a KeyError.
+    for path, code in (("/customers/NOPE", "unknown_customer"),
+                       ("/suppliers/NOPE", "unknown_supplier")):
+        assert refusal(shop.get(path), 404) == (code, f"There is no {path.split('s/')[0][1:]} NOPE.")
+        r = shop.client.patch("/api" + path, json={"name": "x"}, headers=shop.headers)
+        assert refusal(r, 404)[0] == code
