@@ -24,6 +24,7 @@ from spectree.models import SecuritySchemeData
 from spectree.plugins.base import Context
 from spectree.plugins.flask_plugin import FlaskPlugin
 
+from .. import messages
 from ..errors import RequestError, bad_request
 from . import schemas
 from .payload import FORM_MIMETYPES, json_body
@@ -133,6 +134,10 @@ def _refusal(exc: ValidationError, model, in_query: bool) -> RequestError:
             return bad_request(f"Unknown query parameter: {top}. This endpoint takes "
                                f"{', '.join(model.model_fields) or 'none'}.", "unknown_parameter", top)
         place = place.replace("Field", "Query parameter", 1)
+    elif code == "missing_field" and len(error["loc"]) == 1 \
+            and f"missing_field/{top}" in messages.MESSAGES:
+        # The scan pages show this sentence to a picker: keep the catalogue's wording.
+        return bad_request(messages.say(f"missing_field/{top}"), code, top)
     return bad_request(f"{place} {what}.", code, top)
 
 

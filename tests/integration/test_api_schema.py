@@ -108,7 +108,9 @@ def test_a_wrong_type_or_size_is_a_400_naming_the_field(shop, path, body, field,
 
 def test_a_missing_field_is_missing_field(shop):
     code, message = refusal(shop.post("/pick", {"serials": ["x"]}))
-    assert code == "missing_field" and message == "Field 'order' is required."
+    assert code == "missing_field" and message == "Choose an order first."  # the catalogue's
+    code, message = refusal(shop.post("/customers", {"code": "C9"}))
+    assert code == "missing_field" and message == "Field 'name' is required."
     code, message = refusal(shop.post("/purchase-orders", {"number": "P", "supplier": "S",
                                                            "lines": [{"qty": 1}]}))
     assert code == "missing_field" and "'sku' of item 1 of 'lines'" in message
