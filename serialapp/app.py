@@ -9,6 +9,8 @@ from .extensions import csrf, db, login_manager, migrate
 
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    from .jsonsafe import SafeJSONProvider
+    app.json = SafeJSONProvider(app)  # a deeply nested body is a 400, not a RecursionError
     from .urls import SerialConverter
     app.url_map.converters["serial"] = SerialConverter
     app.config.update(config.load(app.instance_path))

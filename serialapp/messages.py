@@ -29,6 +29,9 @@ MESSAGES = {
                         "to add it.",
     "unknown_order": "There is no order {value}: check the order number.",
     "unknown_sku": "There is no product {value}.",
+    # GET/PATCH /api/customers/<code> and /api/suppliers/<code> of one that doesn't exist.
+    "unknown_customer": "There is no customer {value}.",
+    "unknown_supplier": "There is no supplier {value}.",
     "no_code_found": "No barcode was found in the photo: hold the phone steady and closer, "
                      "with more light.",
     "no_serial_template": "{sku} has no serial template to make serials from, so ask a manager "

@@ -183,7 +183,8 @@ def lookup_serials(text: str, sku: str | None = None) -> list[Serial]:
 
 
 def serials_query(args):
-    """The serials matching ?sku=&status=&location= (unknown names are a 404)."""
+    """The serials matching ?sku=&status=&location=&lot= (unknown names are a 404; a lot
+    no unit carries is simply no match, as a recall by lot may find none here)."""
     query = select(Serial).options(joinedload(Serial.product), joinedload(Serial.location),
                                    joinedload(Serial.sales_order), joinedload(Serial.customer),
                                    joinedload(Serial.purchase_order))
@@ -202,6 +203,8 @@ def serials_query(args):
         if loc is None:
             raise not_found("unknown_location", f"There is no location '{args['location']}'.")
         query = query.where(Serial.location_id == loc.id)
+    if args.get("lot"):
+        query = query.where(Serial.lot == args["lot"])
     return query
 
 

@@ -33,3 +33,15 @@ def _http_error(exc: HTTPException):
 
 
 from . import actions, resources, search, transfer  # noqa: E402,F401  (routes register on bp)
+
+
+from .spec import api_spec, validated  # noqa: E402
+from .schemas import OpenAPIDocument  # noqa: E402
+
+
+@bp.get("/openapi.json")
+@validated(resp=OpenAPIDocument, tags=("meta",))
+def openapi():
+    """This document: every endpoint, its parameters, bodies and answers (OpenAPI 3.1).
+    Generated from the models that validate each request, so it cannot drift from them."""
+    return api_spec.spec

@@ -1,8 +1,11 @@
 """Reading an action's fields from JSON or from a multipart form."""
-from flask import request
+from flask import current_app, request
 
 from .. import lifecycle
 from ..errors import RequestError, bad_request
+from ..jsonsafe import JSONTooDeep
+
+FORM_MIMETYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def json_body() -> dict:
@@ -11,6 +14,12 @@ def json_body() -> dict:
                            "Send JSON with Content-Type: application/json.")
     body = request.get_json(silent=True)
     if body is None:
+        try:  # parse again only to say why: too deep, or not JSON at all
+            current_app.json.loads(request.get_data(cache=True))
+        except JSONTooDeep as exc:
+            raise bad_request(str(exc), "malformed") from None
+        except ValueError:
+            pass
         raise bad_request("The body is not valid JSON.", "malformed")
     if not isinstance(body, dict):
         raise bad_request("Send a JSON object.", "malformed")

@@ -1,25 +1,15 @@
 """GET /api/search?q=: the one search box, as JSON."""
-from flask import request
-
 from .. import search as finder
 from ..auth import require_role
-from ..errors import bad_request
-from . import bp
-
-_KNOWN = {"q", "limit"}
+from . import bp, schemas
+from .spec import query, validated
 
 
 @bp.get("/search")
 @require_role("picker")
+@validated(query=schemas.SearchQuery, resp=schemas.SearchResult, tags=("search",))
 def search():
-    unknown = sorted(set(request.args) - _KNOWN)
-    if unknown:
-        raise bad_request(f"Unknown query parameter: {', '.join(unknown)}. Use q and limit.",
-                          "unknown_parameter")
-    try:
-        limit = int(request.args.get("limit", 10))
-    except ValueError:
-        raise bad_request("limit must be a whole number from 1 to 100.", "invalid_field") from None
-    if not 1 <= limit <= 100:
-        raise bad_request("limit must be a whole number from 1 to 100.", "invalid_field")
-    return finder.search(request.args.get("q", ""), limit).as_dict()
+    """Serials, orders, customers, products, lots and locations matching `q`, and the one
+    thing a scanned text names (`exact`)."""
+    args = query()
+    return finder.search(args.get("q", ""), args.get("limit", 10)).as_dict()

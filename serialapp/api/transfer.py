@@ -6,7 +6,8 @@ from ..auth import api_user, require_role
 from ..errors import RequestError
 from ..idempotency import idempotent
 from ..lifecycle import SETUP_ROLE
-from . import bp
+from . import bp, schemas
+from .spec import body, validated
 
 
 def _rows(checked: importing.Checked) -> dict:
@@ -18,13 +19,18 @@ def _rows(checked: importing.Checked) -> dict:
 @bp.post("/import/<kind>")
 @idempotent
 @require_role(SETUP_ROLE)
+@validated(form=schemas.ImportForm, resp=schemas.ImportResult, errors=(404, 413, 415),
+           tags=("import",))
 def import_file(kind):
-    """multipart `file`; `check=true` only checks each row and changes nothing."""
+    """Import a CSV file: kind `serials` (opening stock), `products` or `customers`.
+
+    multipart `file`; `check=true` only checks each row and changes nothing."""
+    fields = body()
     upload = request.files.get("file")
     if upload is None:
         raise RequestError(400, "missing_field", "Send the CSV file as multipart field 'file'.")
     data = upload.read()
-    if request.form.get("check", "").lower() in ("1", "true", "yes"):
+    if fields.get("check"):
         return _rows(importing.check(data, kind))
     user = api_user()
     return _rows(importing.apply(data, kind, user.id, user.role))
