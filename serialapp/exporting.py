@@ -23,46 +23,62 @@ def _iso(value):
     return value.isoformat() if value is not None else ""
 
 
+def _by_id_chunks(statement, id_column) -> Iterator:
+    """The rows of `statement` in chunks of CHUNK, each a query of its own after the last
+    id seen (keyset paging). Constant memory, and no cursor held open while the answer is
+    streamed to a slow phone: a server-side cursor on PostgreSQL dies with the transaction
+    the request's teardown ends."""
+    last = None
+    while True:
+        query = statement.order_by(id_column).limit(CHUNK)
+        if last is not None:
+            query = query.where(id_column > last)
+        rows = db.session.execute(query).all()
+        if not rows:
+            return
+        yield from (row[1:] for row in rows)
+        last = rows[-1][0]
+        db.session.rollback()  # end this chunk's read: nothing stays open between chunks
+
+
 def serials(query) -> Iterator[str]:
     """`query`: a select of Serial (filtered as the list was); one flat row per unit, read
     with plain columns (no ORM objects) in chunks."""
     ids = query.with_only_columns(Serial.id).order_by(None).subquery()
     po, so, cu = aliased(PurchaseOrder), aliased(SalesOrder), aliased(Customer)
-    rows = (select(Serial.serial, Product.sku, Product.name, Serial.status, Location.code,
-                   Serial.lot, Serial.expiry, po.number, so.number, cu.code, Serial.received_at,
-                   Serial.shipped_at, Serial.warranty_until)
+    rows = (select(Serial.id, Serial.serial, Product.sku, Product.name, Serial.status,
+                   Location.code, Serial.lot, Serial.expiry, po.number, so.number, cu.code,
+                   Serial.received_at, Serial.shipped_at, Serial.warranty_until)
             .join(ids, ids.c.id == Serial.id)
             .join(Product, Product.id == Serial.product_id)
             .outerjoin(Location, Location.id == Serial.location_id)
             .outerjoin(po, po.id == Serial.purchase_order_id)
             .outerjoin(so, so.id == Serial.sales_order_id)
-            .outerjoin(cu, cu.id == Serial.customer_id)
-            .order_by(Serial.id).execution_options(yield_per=CHUNK, stream_results=True))
+            .outerjoin(cu, cu.id == Serial.customer_id))
     return write_rows(SERIAL_COLUMNS, (
         [r[0], r[1], r[2], r[3], r[4] or "", r[5] or "", _iso(r[6]), r[7] or "", r[8] or "",
          r[9] or "", _iso(r[10]), _iso(r[11]), _iso(r[12])]
-        for r in db.session.execute(rows)))
+        for r in _by_id_chunks(rows, Serial.id)))
 
 
 def customers() -> Iterator[str]:
-    rows = select(Customer.code, Customer.name, Customer.email, Customer.phone,
-                  Customer.address).order_by(Customer.code).execution_options(yield_per=CHUNK)
+    rows = select(Customer.id, Customer.code, Customer.name, Customer.email, Customer.phone,
+                  Customer.address)
     return write_rows(["code", "name", "email", "phone", "address"],
-                      ([v or "" for v in r] for r in db.session.execute(rows)))
+                      ([v or "" for v in r] for r in _by_id_chunks(rows, Customer.id)))
 
 
 def sales_orders() -> Iterator[str]:
     lines = (select(SalesOrderLine.sales_order_id, func.sum(SalesOrderLine.qty).label("qty"),
                     func.sum(SalesOrderLine.filled_qty).label("filled"))
              .group_by(SalesOrderLine.sales_order_id).subquery())
-    rows = (select(SalesOrder.number, Customer.code, SalesOrder.status, SalesOrder.created_at,
-                   lines.c.qty, lines.c.filled)
+    rows = (select(SalesOrder.id, SalesOrder.number, Customer.code, SalesOrder.status,
+                   SalesOrder.created_at, lines.c.qty, lines.c.filled)
             .join(Customer, Customer.id == SalesOrder.customer_id)
-            .outerjoin(lines, lines.c.sales_order_id == SalesOrder.id)
-            .order_by(SalesOrder.number).execution_options(yield_per=CHUNK))
+            .outerjoin(lines, lines.c.sales_order_id == SalesOrder.id))
     return write_rows(["number", "customer", "status", "created_at", "units", "picked_or_shipped"],
                       ([r[0], r[1], r[2], _iso(r[3]), r[4] or 0, r[5] or 0]
-                       for r in db.session.execute(rows)))
+                       for r in _by_id_chunks(rows, SalesOrder.id)))
 
 
 def stock() -> Iterator[str]:
