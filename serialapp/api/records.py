@@ -1,0 +1,98 @@
+"""Recall, warranty, reports and the bound book as JSON and CSV: thin over records/."""
+from flask import request
+
+from .. import inventory
+from ..auth import api_user, require_role
+from ..errors import bad_request, not_found
+from ..extensions import db
+from ..idempotency import idempotent
+from ..lifecycle import SETUP_ROLE
+from ..models import Recall
+from ..records import recall as recalls
+from . import bp
+from .payload import json_body
+from .resources import csv_response
+
+
+def _format(args) -> str:
+    fmt = args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise bad_request("format must be json or csv.", "invalid_field")
+    return fmt
+
+
+# Recalls name customers with their contact details: a manager's list, not a picker's.
+@bp.get("/recall")
+@require_role(SETUP_ROLE)
+def recall():
+    scope = recalls.parse_scope(request.args, allowed_extra=("format",))
+    if _format(request.args) == "csv":
+        recalls.units(scope)  # unknown names and too wide a scope answer 4xx before streaming
+        return csv_response(recalls.csv_chunks(scope), "recall.csv")
+    return recalls.result(scope)
+
+
+def _saved_view(r: Recall) -> dict:
+    return {"id": r.id, "name": r.name, "scope": r.scope,
+            "created_by": r.user.name if r.user else None,
+            "created_at": recalls._iso(r.created_at),
+            "quarantined_at": recalls._iso(r.quarantined_at)}
+
+
+@bp.post("/recalls")
+@idempotent
+@require_role(SETUP_ROLE)
+def save_recall():
+    body = json_body()
+    name = body.pop("name", None)
+    if name is not None and not isinstance(name, str):
+        raise bad_request("name must be text.", "invalid_field")
+    if not all(isinstance(v, (str, list)) for v in body.values()):
+        raise bad_request("Each scope field is text (lot may be a list).", "invalid_field")
+    scope = recalls.parse_scope(_Args(body), allowed_extra=())
+    saved = recalls.save(scope, api_user().id, name)
+    return {**_saved_view(saved), **recalls.result(saved.scope)}, 201
+
+
+@bp.get("/recalls")
+@require_role(SETUP_ROLE)
+def list_recalls():
+    rows = db.session.query(Recall).order_by(Recall.id.desc()).limit(200).all()
+    return {"recalls": [_saved_view(r) for r in rows]}
+
+
+def _get_recall(recall_id: int) -> Recall:
+    found = db.session.get(Recall, recall_id)
+    if found is None:
+        raise not_found("unknown_recall", f"There is no recall #{recall_id}.")
+    return found
+
+
+@bp.get("/recalls/<int:recall_id>")
+@require_role(SETUP_ROLE)
+def get_recall(recall_id):
+    saved = _get_recall(recall_id)
+    if _format(request.args) == "csv":
+        return csv_response(recalls.csv_chunks(saved.scope), f"recall-{saved.id}.csv")
+    return {**_saved_view(saved), **recalls.result(saved.scope)}
+
+
+@bp.post("/recalls/<int:recall_id>/quarantine")
+@idempotent
+@require_role(SETUP_ROLE)
+def quarantine_recall(recall_id):
+    saved = _get_recall(recall_id)
+    body = json_body() if request.data else {}
+    user = api_user()
+    actor = inventory.Actor(user_id=user.id, role=user.role, source="manual")
+    return recalls.quarantine(saved, actor, body.get("location") or None)
+
+
+class _Args(dict):
+    """A JSON body read like query parameters (lot may be a list or one text)."""
+
+    def getlist(self, name):
+        value = self.get(name)
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
