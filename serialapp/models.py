@@ -200,6 +200,8 @@ class Event(db.Model):
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     source: Mapped[str] = mapped_column(String(16), default="manual")
     note: Mapped[str | None] = mapped_column(Text)
+    # On a return: whether the unit came back while in warranty (None on other events).
+    warranty_return: Mapped[bool | None] = mapped_column(Boolean)
     serial: Mapped[Serial] = relationship()
     from_location: Mapped[Location | None] = relationship(foreign_keys=[from_location_id])
     to_location: Mapped[Location | None] = relationship(foreign_keys=[to_location_id])

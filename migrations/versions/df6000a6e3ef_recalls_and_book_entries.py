@@ -1,7 +1,8 @@
 """recalls and book entries
 
 Saved recalls (scope, who, when) and the bound book's corrections and theft/loss details
-(append-only; the book's original entries are the events).
+(append-only; the book's original entries are the events); events.warranty_return marks
+a return of a unit still in warranty.
 
 Revision ID: df6000a6e3ef
 Revises: d4e5a6b7c8d9
@@ -20,6 +21,8 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('warranty_return', sa.Boolean(), nullable=True))
     op.create_table('recalls',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -55,3 +58,5 @@ def downgrade():
 
     op.drop_table('book_entries')
     op.drop_table('recalls')
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_column('warranty_return')

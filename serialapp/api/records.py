@@ -9,6 +9,7 @@ from ..idempotency import idempotent
 from ..lifecycle import SETUP_ROLE
 from ..models import Recall
 from ..records import recall as recalls
+from ..records import warranty as warranties
 from . import bp
 from .payload import json_body
 from .resources import csv_response
@@ -96,3 +97,14 @@ class _Args(dict):
         if value is None:
             return []
         return value if isinstance(value, list) else [value]
+
+
+@bp.get("/warranty")
+@require_role(SETUP_ROLE)
+def warranty_ending():
+    """?days=N: shipped units whose warranty ends in the next N days, per customer."""
+    unknown = sorted(set(request.args) - {"days"})
+    if unknown:
+        raise bad_request(f"Unknown query parameter: {', '.join(unknown)}. Use days.",
+                          "unknown_parameter")
+    return warranties.ending(warranties.parse_days(request.args.get("days")))

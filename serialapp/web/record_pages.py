@@ -8,6 +8,7 @@ from ..errors import RequestError
 from ..extensions import db
 from ..models import Location, Recall
 from ..records import recall as recalls
+from ..records import warranty as warranties
 from . import reports as bp
 from .common import role_required
 
@@ -101,3 +102,14 @@ def reports_home():
     from flask import current_app
     available = {rule.endpoint for rule in current_app.url_map.iter_rules()}
     return render_template("reports/index.html", available=available)
+
+
+@bp.get("/warranty")
+@role_required(lifecycle.SETUP_ROLE)
+def warranty_page():
+    try:
+        days, problem = warranties.parse_days(request.args.get("days")), None
+    except RequestError as exc:
+        days, problem = 30, exc.message
+    return render_template("reports/warranty.html", days=days, problem=problem,
+                           result=warranties.ending(days))
