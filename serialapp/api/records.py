@@ -2,6 +2,7 @@
 from flask import request
 
 from .. import inventory
+from ..csvfiles import write_rows
 from ..auth import api_user, require_role
 from ..errors import bad_request, not_found
 from ..extensions import db
@@ -9,6 +10,7 @@ from ..idempotency import idempotent
 from ..lifecycle import SETUP_ROLE
 from ..models import Recall
 from ..records import recall as recalls
+from ..records import reports
 from ..records import warranty as warranties
 from . import bp
 from .payload import json_body
@@ -108,3 +110,32 @@ def warranty_ending():
         raise bad_request(f"Unknown query parameter: {', '.join(unknown)}. Use days.",
                           "unknown_parameter")
     return warranties.ending(warranties.parse_days(request.args.get("days")))
+
+
+# ---------------------------------------------------------------- reports
+
+def _report(kind: str):
+    """Each report as JSON, or CSV with ?format=csv; unknown parameters are a 400."""
+    args = request.args
+    if kind == "stock":
+        reports.check_args(args, {"format"})
+        data = reports.stock()
+    elif kind == "stage-times":
+        reports.check_args(args, {"format", "weeks", "threshold_hours"})
+        data = reports.stage_times(reports.whole(args, "weeks", 12, 1, reports.MAX_WEEKS),
+                                   reports.whole(args, "threshold_hours", 72, 1, 100_000))
+    elif kind == "flow":
+        reports.check_args(args, {"format", "days"})
+        data = reports.flow(reports.whole(args, "days", 30, 1, reports.MAX_DAYS))
+    else:
+        reports.check_args(args, {"format"})
+        data = reports.ageing()
+    if _format(args) == "csv":
+        columns, rows = reports.csv_table(kind, data)
+        return csv_response(write_rows(columns, rows), f"{kind}.csv")
+    return data
+
+
+for _kind in ("stock", "stage-times", "flow", "ageing"):
+    bp.get(f"/reports/{_kind}", endpoint=f"report_{_kind.replace('-', '_')}")(
+        require_role(SETUP_ROLE)(lambda kind=_kind: _report(kind)))

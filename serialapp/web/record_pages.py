@@ -2,12 +2,14 @@
 tables that keep the phone rules (secondary columns step aside below 48rem) and print."""
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from .. import inventory, lifecycle
 from ..errors import RequestError
 from ..extensions import db
 from ..models import Location, Recall
 from ..records import recall as recalls
+from ..records import reports
 from ..records import warranty as warranties
 from . import reports as bp
 from .common import role_required
@@ -113,3 +115,48 @@ def warranty_page():
         days, problem = 30, exc.message
     return render_template("reports/warranty.html", days=days, problem=problem,
                            result=warranties.ending(days))
+
+
+# ---------------------------------------------------------------- reports with charts
+
+def _report_page(kind: str, title: str, build, charts, **params):
+    try:
+        data, problem = build(), None
+    except RequestError as exc:
+        data, problem = None, exc.message
+    svgs = [Markup(chart(data)) for chart in charts] if data else []
+    return render_template("reports/report.html", kind=kind, title=title, data=data,
+                           charts=svgs, problem=problem, params=params)
+
+
+@bp.get("/reports/stock")
+@role_required(lifecycle.SETUP_ROLE)
+def stock_report():
+    return _report_page("stock", "Stock", reports.stock,
+                        [reports.stock_chart, reports.status_chart])
+
+
+@bp.get("/reports/stage-times")
+@role_required(lifecycle.SETUP_ROLE)
+def stage_times_report():
+    def build():
+        return reports.stage_times(
+            reports.whole(request.args, "weeks", 12, 1, reports.MAX_WEEKS),
+            reports.whole(request.args, "threshold_hours", 72, 1, 100_000))
+    return _report_page("stage-times", "Time in stage", build, [reports.stage_chart],
+                        weeks=request.args.get("weeks", "12"),
+                        threshold_hours=request.args.get("threshold_hours", "72"))
+
+
+@bp.get("/reports/flow")
+@role_required(lifecycle.SETUP_ROLE)
+def flow_report():
+    return _report_page("flow", "Flow", lambda: reports.flow(
+        reports.whole(request.args, "days", 30, 1, reports.MAX_DAYS)), [reports.flow_chart],
+        days=request.args.get("days", "30"))
+
+
+@bp.get("/reports/ageing")
+@role_required(lifecycle.SETUP_ROLE)
+def ageing_report():
+    return _report_page("ageing", "Ageing", reports.ageing, [reports.ageing_chart])

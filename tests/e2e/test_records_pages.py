@@ -45,3 +45,15 @@ def test_recall_from_the_browser(live_server, users, manager, phone, browser):
     assert wide.locator("table.list th.wide").first.is_visible()
     assert wide.locator("main").bounding_box()["width"] > 1000
     desk.close()
+
+
+def test_report_pages_keep_the_phone_rules(live_server, users, manager, phone):
+    _shop(manager)
+    log_in(phone, live_server, "manager")
+    for path in ("/reports", "/warranty?days=400", "/reports/stock", "/reports/stage-times",
+                 "/reports/flow", "/reports/ageing", "/recalls"):
+        phone.goto(live_server + path)
+        phone_rules(phone)
+        if path.startswith("/reports/"):
+            box = phone.locator("figure.chart svg").first.bounding_box()
+            assert box and 300 <= box["width"] <= 360, (path, box)
