@@ -10,7 +10,7 @@ from ..idempotency import idempotent
 from ..lifecycle import SETUP_ROLE
 from ..models import Recall
 from ..records import recall as recalls
-from ..records import reports
+from ..records import book, reports
 from ..records import warranty as warranties
 from . import bp
 from .payload import json_body
@@ -139,3 +139,53 @@ def _report(kind: str):
 for _kind in ("stock", "stage-times", "flow", "ageing"):
     bp.get(f"/reports/{_kind}", endpoint=f"report_{_kind.replace('-', '_')}")(
         require_role(SETUP_ROLE)(lambda kind=_kind: _report(kind)))
+
+
+# ---------------------------------------------------------------- the bound book
+
+def _book_rows():
+    reports.check_args(request.args, {"format", "view", "serial", "acquired_on"})
+    return book.entries(request.args.get("view", "both"), request.args.get("serial") or None,
+                        book.parse_day(request.args.get("acquired_on")))
+
+
+@bp.get("/reports/acquisitions-dispositions")
+@require_role(SETUP_ROLE)
+def acquisitions_dispositions():
+    """?view=originals|corrections|both&serial=&acquired_on=[&format=csv]"""
+    rows = _book_rows()
+    if _format(request.args) == "csv":
+        return csv_response(write_rows(book.NAMES, ([r[c] for c in book.NAMES] for r in rows)),
+                            "acquisitions-dispositions.csv")
+    return {"columns": [{"name": n, "meaning": m} for n, m in book.COLUMNS], "entries": rows}
+
+
+@bp.get("/reports/acquisitions-dispositions/columns.csv")
+@require_role(SETUP_ROLE)
+def acquisitions_dispositions_columns():
+    """The file describing the export's columns."""
+    return csv_response(write_rows(["column", "meaning"], book.COLUMNS),
+                        "acquisitions-dispositions-columns.csv")
+
+
+@bp.post("/book/corrections")
+@idempotent
+@require_role(SETUP_ROLE)
+def book_correction():
+    body = json_body()
+    row = book.correct(str(body.get("entry", "")), body.get("fields"), body.get("note"),
+                       api_user().id)
+    return {"entry": f"C{row.id}", "corrects": f"C{row.corrects_id}" if row.corrects_id
+            else f"E{row.event_id}"}, 201
+
+
+@bp.post("/book/theft-loss")
+@idempotent
+@require_role(SETUP_ROLE)
+def book_theft_loss():
+    body = json_body()
+    user = api_user()
+    actor = inventory.Actor(user_id=user.id, role=user.role, source="manual")
+    return book.theft_loss(actor, serial=body.get("serial"), sku=body.get("sku"),
+                           kind=body.get("kind"), atf_incident=body.get("atf_incident"),
+                           police_incident=body.get("police_incident")), 201
