@@ -9,7 +9,7 @@ from ..errors import RequestError
 from ..extensions import db
 from ..models import Location, Recall
 from ..records import recall as recalls
-from ..records import reports
+from ..records import book, reports
 from ..records import warranty as warranties
 from . import reports as bp
 from .common import role_required
@@ -160,3 +160,19 @@ def flow_report():
 @role_required(lifecycle.SETUP_ROLE)
 def ageing_report():
     return _report_page("ageing", "Ageing", reports.ageing, [reports.ageing_chart])
+
+
+@bp.get("/book")
+@role_required(lifecycle.SETUP_ROLE)
+def book_page():
+    """The bound book in its column layout, printable (landscape); look up by serial or by
+    acquisition date; originals, corrections or both."""
+    view = request.args.get("view", "both")
+    try:
+        rows = book.entries(view, request.args.get("serial", "").strip() or None,
+                            book.parse_day(request.args.get("acquired_on", "").strip()))
+        problem = None
+    except RequestError as exc:
+        rows, problem = [], exc.message
+    return render_template("reports/book.html", rows=rows, problem=problem, view=view,
+                           views=book.VIEWS, args=request.args)

@@ -51,7 +51,7 @@ def test_report_pages_keep_the_phone_rules(live_server, users, manager, phone):
     _shop(manager)
     log_in(phone, live_server, "manager")
     for path in ("/reports", "/warranty?days=400", "/reports/stock", "/reports/stage-times",
-                 "/reports/flow", "/reports/ageing", "/recalls"):
+                 "/reports/flow", "/reports/ageing", "/recalls", "/book"):
         phone.goto(live_server + path)
         phone_rules(phone)
         if path.startswith("/reports/"):

@@ -113,3 +113,15 @@ def test_look_up_by_serial_and_acquisition_date_and_csv(gun_shop):
     described = list(csv.reader(io.StringIO(gun_shop.get(
         "/reports/acquisitions-dispositions/columns.csv").get_data(as_text=True))))
     assert [r[0] for r in described[1:]] == list(rows[0])
+
+
+def test_the_book_page_prints_in_the_books_columns(app, gun_shop):
+    from tests.integration.test_auth_and_pages import login
+    client = app.test_client()
+    login(client, "manager")
+    text = client.get("/book?view=originals").get_data(as_text=True)
+    for heading in ("Manufacturer", "Importer", "Model", "Serial", "Type", "Caliber or gauge",
+                    "Name and address", "Licence", "Form 4473", "Theft/loss"):
+        assert f"<th>{heading}</th>" in text
+    assert "ABC102" in text and "size: landscape" in text
+    assert "must be a date" in client.get("/book?acquired_on=soon").get_data(as_text=True)
