@@ -200,6 +200,8 @@ class Event(db.Model):
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     source: Mapped[str] = mapped_column(String(16), default="manual")
     note: Mapped[str | None] = mapped_column(Text)
+    # On a return: whether the unit came back while in warranty (None on other events).
+    warranty_return: Mapped[bool | None] = mapped_column(Boolean)
     serial: Mapped[Serial] = relationship()
     from_location: Mapped[Location | None] = relationship(foreign_keys=[from_location_id])
     to_location: Mapped[Location | None] = relationship(foreign_keys=[to_location_id])
@@ -230,3 +232,37 @@ class IdempotencyStep(db.Model):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     step: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     result: Mapped[str] = mapped_column(Text)
+
+
+class Recall(db.Model):
+    """A recall as it was run: its scope (the query's parameters) and who ran it, so the
+    same list can be opened again later. The units are found afresh each time it is
+    opened: the list is about where they are now, and events say what they went through."""
+    __tablename__ = "recalls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[dict] = mapped_column(JSON, default=dict)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Set when the manager confirmed quarantining its in-stock units (each unit has its
+    # own quarantine event naming the recall).
+    quarantined_at: Mapped[datetime | None] = mapped_column(DateTime)
+    user: Mapped[User | None] = relationship()
+
+
+class BookEntry(db.Model):
+    """What the acquisition and disposition book adds to the events. The book's original
+    entries are the events themselves (receive, ship, return, scrap); rows here are
+    corrections (a new entry pointing to the entry it corrects: the event, and the
+    correction before it if any) and theft/loss details. Append-only, like events."""
+    __tablename__ = "book_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # correction | theft_loss
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("book_entries.id"))
+    fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    event: Mapped[Event] = relationship()
+    user: Mapped[User | None] = relationship()

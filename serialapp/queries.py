@@ -7,6 +7,7 @@ from . import lifecycle, serials
 from .errors import RequestError, StepError, bad_request, not_found
 from .extensions import db
 from .inventory import find_serial
+from .records import warranty
 from .models import (Customer, Event, Location, Product, PurchaseOrder, SalesOrder, Serial,
                      Supplier)
 
@@ -129,6 +130,7 @@ def event_view(event: Event) -> dict:
         "customer": event.customer.code if event.customer else None,
         "user": event.user.name if event.user else None,
         "source": event.source, "note": event.note,
+        "warranty_return": event.warranty_return,
     }
 
 
@@ -153,6 +155,7 @@ def serial_view(serial: Serial) -> dict:
                  joinedload(Event.sales_order), joinedload(Event.purchase_order),
                  joinedload(Event.customer), joinedload(Event.user))).all()
     view = serial_summary(serial)
+    view["warranty"] = warranty.verdict(serial)
     if serial.customer:
         view["customer_name"] = serial.customer.name
     view["history"] = [event_view(e) for e in events]

@@ -1,6 +1,7 @@
 """Finding what a request names: locations, products, orders, and the serial a scanned
 text names (by the serial rules: canonical text, the product's case rule)."""
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
 from sqlalchemy import bindparam, select
@@ -77,6 +78,8 @@ class Unit:
     customer_id: int | None
     key: str
     case_sensitive: bool
+    # Read for returns: a unit sent back while still covered is a warranty return.
+    warranty_until: date | None = None
 
     def named_by(self, text: str) -> bool:
         """Whether a scanned (canonical) text names this unit, by its product's case rule."""
@@ -86,7 +89,7 @@ class Unit:
 _UNIT_COLUMNS = (Serial.id, Serial.serial, Serial.product_id, Product.sku, Product.warranty_days,
                  Serial.status, Serial.version, Serial.location_id, Location.code,
                  Location.pickable, Serial.sales_order_id, SalesOrder.number, Serial.customer_id,
-                 Serial.serial_key, Product.serials_case_sensitive)
+                 Serial.serial_key, Product.serials_case_sensitive, Serial.warranty_until)
 
 
 def _unit_query():

@@ -1,9 +1,12 @@
 """Move, quarantine, release, scrap and return: a unit's place or standing changes."""
 
+from datetime import date
+
 from sqlalchemy.engine import Connection
 
 from .. import lifecycle, messages
 from ..errors import refuse
+from ..models import utcnow
 from .base import Actor, Outcome
 from .lookups import Unit
 from .steps import _next, _ok, _place, _scanned, _serial_steps, _transition
@@ -55,6 +58,22 @@ def return_(actor: Actor, *, serials=None, sku=None, reason=None, disposition=No
         status = _next(unit, "return", disposition)
         changes = {"sales_order_id": None, "customer_id": None, "warranty_until": None,
                    "location_id": to.id if to else None}
-        return _transition(conn, unit, actor, "return", status, changes, note=str(reason).strip(),
-                           sales_order_id=unit.sales_order_id, customer_id=unit.customer_id)
+        # Covered on the day it comes back (cover runs to the end of warranty_until): the
+        # event says so in a flag of its own, because warranty_until is cleared here and
+        # the event is what remains; the note stays the manager's reason as typed.
+        covered = _in_warranty(unit)
+        result = _transition(conn, unit, actor, "return", status, changes, note=str(reason).strip(),
+                             sales_order_id=unit.sales_order_id, customer_id=unit.customer_id,
+                             warranty_return=covered)
+        return {**result, "warranty_return": True, "note": "warranty return"} if covered \
+            else {**result, "warranty_return": False}
     return _serial_steps(texts, sku, outcome, step)
+
+
+def _in_warranty(unit: Unit) -> bool:
+    # The unit is read by a prebuilt statement on the driver: SQLite gives the date as
+    # text, PostgreSQL as a date.
+    until = unit.warranty_until
+    if isinstance(until, str):
+        until = date.fromisoformat(until[:10])
+    return bool(unit.warranty_days and until is not None and until >= utcnow().date())

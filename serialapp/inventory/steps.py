@@ -20,7 +20,7 @@ from .lookups import Unit, _interpret_text, find_serial, get_location, get_produ
 
 _EVENT_COLUMNS = ("serial_id", "type", "from_status", "to_status", "from_location_id",
                   "to_location_id", "purchase_order_id", "sales_order_id", "customer_id",
-                  "user_id", "at", "source", "note")
+                  "user_id", "at", "source", "note", "warranty_return")
 _INSERT_EVENT_SQL = Prepared(insert(Event).values({c: bindparam(c) for c in _EVENT_COLUMNS}))
 
 
@@ -49,7 +49,7 @@ def _transition(conn: Connection, unit: Unit, actor: Actor, event_type: str, to_
         "to_location_id": changes.get("location_id", unit.location_id),
         "user_id": actor.user_id, "source": actor.source, "note": note, "at": utcnow(),
         "purchase_order_id": None, "sales_order_id": None, "customer_id": None,
-        **event_fields})
+        "warranty_return": None, **event_fields})
     return {"serial": unit.serial, "sku": unit.sku, "ok": True, "status": to_status}
 
 

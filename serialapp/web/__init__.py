@@ -17,7 +17,7 @@ BLUEPRINTS = (bp, scan, catalogue, orders, reports, admin)
 
 from . import common  # noqa: E402,F401  (filters, helpers)
 from . import core, scan_pages, catalogue_pages, order_pages, report_pages, search_pages  # noqa: E402,F401,E501
-from . import admin_pages  # noqa: E402,F401
+from . import admin_pages, record_pages  # noqa: E402,F401
 
 
 def register(app) -> None:

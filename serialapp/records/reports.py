@@ -1,0 +1,230 @@
+"""Stock, time in stage, flow and ageing: figures for the pages, the API and CSV, and
+their charts (pygal SVG, drawn on the server so a phone needs no chart script)."""
+import re
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from .. import lifecycle
+from ..errors import bad_request
+from ..extensions import db
+from ..models import Event, Location, Product, Serial, utcnow
+from . import stats
+
+MAX_WEEKS = 104
+MAX_DAYS = 366
+
+
+def whole(args, name: str, default: int, low: int, high: int) -> int:
+    text = str(args.get(name, default)).strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise bad_request(f"{name} must be a whole number from {low} to {high}.",
+                          "invalid_field", field=name)
+    return int(text)
+
+
+def check_args(args, allowed: set) -> None:
+    unknown = sorted(set(args) - allowed)
+    if unknown:
+        raise bad_request(f"Unknown query parameter: {', '.join(unknown)}. This report takes "
+                          f"{', '.join(sorted(allowed))}.", "unknown_parameter")
+
+
+# ---------------------------------------------------------------- stock
+
+def stock() -> dict:
+    by_location = db.session.execute(
+        select(Product.sku, Product.name, Location.code, func.count())
+        .join(Serial, Serial.product_id == Product.id)
+        .join(Location, Location.id == Serial.location_id)
+        .where(Serial.status == lifecycle.IN_STOCK)
+        .group_by(Product.sku, Product.name, Location.code)
+        .order_by(Product.sku, Location.code)).all()
+    by_status = db.session.execute(
+        select(Product.sku, Serial.status, func.count())
+        .join(Serial, Serial.product_id == Product.id)
+        .group_by(Product.sku, Serial.status).order_by(Product.sku)).all()
+    statuses: dict[str, dict] = defaultdict(dict)
+    for sku, status, n in by_status:
+        statuses[sku][status] = n
+    return {"by_location": [{"sku": s, "product": p, "location": loc, "in_stock": n}
+                            for s, p, loc, n in by_location],
+            "by_status": [{"sku": sku, **{st: counts.get(st, 0) for st in lifecycle.STATUSES}}
+                          for sku, counts in statuses.items()]}
+
+
+# ---------------------------------------------------------------- time in stage
+
+def stage_times(weeks: int = 12, threshold_hours: int = 72, now: datetime | None = None) -> dict:
+    """Per location, status and product, week by week (the week a stay began): how many
+    stays ended, their median and 90th-percentile hours. Stays still open count only in
+    `stuck` (open longer than the threshold): an open stay has no length yet."""
+    now = now or utcnow()
+    since = now - timedelta(weeks=weeks)
+    # Units with an event in the window, with all their events (a stay may have begun
+    # before the window; its start is needed for its length).
+    recent = select(Event.serial_id).where(Event.at >= since).distinct().subquery()
+    rows = db.session.execute(
+        select(Event.serial_id, Event.at, Event.to_status, Location.code, Product.sku,
+               Serial.serial)
+        .join(recent, recent.c.serial_id == Event.serial_id)
+        .join(Serial, Serial.id == Event.serial_id)
+        .join(Product, Product.id == Serial.product_id)
+        .outerjoin(Location, Location.id == Event.to_location_id)
+        .order_by(Event.serial_id, Event.id)).all()
+    per_unit: dict[int, list] = defaultdict(list)
+    meta = {}
+    for serial_id, at, status, loc, sku, serial in rows:
+        per_unit[serial_id].append((at, status, loc))
+        meta[serial_id] = (sku, serial)
+    groups: dict[tuple, list[float]] = defaultdict(list)
+    stuck = []
+    for serial_id, events in per_unit.items():
+        sku, serial = meta[serial_id]
+        for stay in stats.stays(events):
+            if stay.location is None or stay.status not in (lifecycle.IN_STOCK,
+                                                            lifecycle.QUARANTINED):
+                continue  # picked/shipped/scrapped units are not at a stage
+            if stay.end is None:
+                if stay.hours(now) > threshold_hours:
+                    stuck.append({"serial": serial, "sku": sku, "location": stay.location,
+                                  "status": stay.status, "since": stay.start.isoformat() + "Z",
+                                  "hours": round(stay.hours(now), 1)})
+                continue
+            if stay.end >= since:
+                key = (stay.location, stay.status, sku, stats.week_start(stay.start).isoformat())
+                groups[key].append(stay.hours(now))
+    table = [{"location": loc, "status": st, "sku": sku, "week": week,
+              **stats.summarise(hours)}
+             for (loc, st, sku, week), hours in sorted(groups.items())]
+    stuck.sort(key=lambda s: -s["hours"])
+    return {"weeks": weeks, "threshold_hours": threshold_hours, "rows": table, "stuck": stuck}
+
+
+# ---------------------------------------------------------------- flow and ageing
+
+def flow(days: int = 30, now: datetime | None = None) -> dict:
+    now = now or utcnow()
+    start = (now - timedelta(days=days - 1)).date()
+    counts: dict[str, dict] = {(start + timedelta(days=i)).isoformat(): {"received": 0,
+                                                                         "shipped": 0}
+                               for i in range(days)}
+    rows = db.session.execute(
+        select(Event.type, Event.at).where(Event.type.in_(("receive", "ship")),
+                                          Event.at >= datetime.combine(start, datetime.min.time())))
+    for kind, at in rows:
+        day = at.date().isoformat()
+        if day in counts:
+            counts[day]["received" if kind == "receive" else "shipped"] += 1
+    return {"days": days, "rows": [{"day": d, **c} for d, c in counts.items()]}
+
+
+def ageing(now: datetime | None = None) -> dict:
+    now = now or utcnow()
+    per: dict[str, dict] = defaultdict(lambda: {b: 0 for b in stats.AGE_BUCKETS})
+    rows = db.session.execute(
+        select(Product.sku, Serial.received_at).join(Serial, Serial.product_id == Product.id)
+        .where(Serial.status == lifecycle.IN_STOCK))
+    for sku, received in rows:
+        per[sku][stats.age_bucket((now - received).total_seconds() / 86400)] += 1
+    return {"buckets": list(stats.AGE_BUCKETS),
+            "rows": [{"sku": sku, **counts} for sku, counts in sorted(per.items())]}
+
+
+# ---------------------------------------------------------------- charts
+
+def _style():
+    import pygal
+    from pygal.style import Style
+    # Big type: the SVG is scaled down to a phone's width, so its labels must start large.
+    style = Style(font_family="system-ui, sans-serif", label_font_size=18,
+                  major_label_font_size=18, legend_font_size=18, title_font_size=22,
+                  value_font_size=16, background="white", plot_background="white")
+    return pygal, style
+
+
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+
+
+def _render(chart) -> str:
+    """The chart's SVG without pygal's tooltip script (js=[] drops the external file, and
+    this its inline config): a static chart works offline and under a strict CSP."""
+    return _SCRIPT.sub("", chart.render(is_unicode=True))
+
+
+def _config(pygal, style, title: str, **kw):
+    return dict(title=title, style=style, width=800, height=450, js=[], disable_xml_declaration=True,
+                legend_at_bottom=True, legend_at_bottom_columns=3, truncate_legend=24,
+                x_label_rotation=30, print_values=False, **kw)
+
+
+def stock_chart(data: dict) -> str:
+    pygal, style = _style()
+    chart = pygal.StackedBar(**_config(pygal, style, "In stock per product and location"))
+    skus = sorted({r["sku"] for r in data["by_location"]})
+    chart.x_labels = skus
+    for loc in sorted({r["location"] for r in data["by_location"]}):
+        chart.add(loc, [next((r["in_stock"] for r in data["by_location"]
+                              if r["sku"] == s and r["location"] == loc), None) for s in skus])
+    return _render(chart)
+
+
+def status_chart(data: dict) -> str:
+    pygal, style = _style()
+    chart = pygal.StackedBar(**_config(pygal, style, "Units by status"))
+    chart.x_labels = [r["sku"] for r in data["by_status"]]
+    for st in lifecycle.STATUSES:
+        chart.add(st.replace("_", " "), [r[st] or None for r in data["by_status"]])
+    return _render(chart)
+
+
+def stage_chart(data: dict) -> str:
+    """Median hours per week, one line per location (and product)."""
+    pygal, style = _style()
+    weeks = sorted({r["week"] for r in data["rows"]})
+    chart = pygal.Line(**_config(pygal, style, "Median hours in stage, by week"))
+    chart.x_labels = weeks
+    series: dict[str, dict] = defaultdict(dict)
+    for r in data["rows"]:
+        series[f"{r['location']} {r['sku']}"][r["week"]] = r["median_hours"]
+    for name, by_week in sorted(series.items()):
+        chart.add(name, [by_week.get(w) for w in weeks])
+    return _render(chart)
+
+
+def flow_chart(data: dict) -> str:
+    pygal, style = _style()
+    chart = pygal.Bar(**_config(pygal, style, "Received and shipped per day",
+                                show_minor_x_labels=False))
+    chart.x_labels = [r["day"][5:] for r in data["rows"]]
+    chart.x_labels_major = chart.x_labels[::7]
+    chart.add("received", [r["received"] for r in data["rows"]])
+    chart.add("shipped", [r["shipped"] for r in data["rows"]])
+    return _render(chart)
+
+
+def ageing_chart(data: dict) -> str:
+    pygal, style = _style()
+    chart = pygal.StackedBar(**_config(pygal, style, "In stock by time since receipt"))
+    chart.x_labels = data["buckets"]
+    for r in data["rows"]:
+        chart.add(r["sku"], [r[b] or None for b in data["buckets"]])
+    return _render(chart)
+
+
+# ---------------------------------------------------------------- CSV
+
+def csv_table(kind: str, data: dict) -> tuple[list[str], list[list]]:
+    if kind == "stock":
+        return (["sku", "product", "location", "in_stock"],
+                [[r["sku"], r["product"], r["location"], r["in_stock"]]
+                 for r in data["by_location"]])
+    if kind == "stage-times":
+        cols = ["location", "status", "sku", "week", "units", "median_hours", "p90_hours"]
+        return cols, [[r[c] if r[c] is not None else "" for c in cols] for r in data["rows"]]
+    if kind == "flow":
+        return ["day", "received", "shipped"], [[r["day"], r["received"], r["shipped"]]
+                                                for r in data["rows"]]
+    cols = ["sku", *data["buckets"]]
+    return cols, [[r[c] for c in cols] for r in data["rows"]]

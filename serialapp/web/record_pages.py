@@ -1,0 +1,178 @@
+"""Recall, warranty, reports and the bound book as pages: thin over records/. Lists are
+tables that keep the phone rules (secondary columns step aside below 48rem) and print."""
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup
+
+from .. import inventory, lifecycle
+from ..errors import RequestError
+from ..extensions import db
+from ..models import Location, Recall
+from ..records import recall as recalls
+from ..records import book, reports
+from ..records import warranty as warranties
+from . import reports as bp
+from .common import role_required
+
+_FORM_FIELDS = ("sku", "lot", "serial_from", "serial_to", "received_from", "received_to",
+                "supplier", "purchase_order")
+
+
+@bp.get("/recall")
+@role_required(lifecycle.SETUP_ROLE)
+def recall_page():
+    """The scope form; with a scope, the units and the call list, ready to save."""
+    args = {k: v for k, v in request.args.items() if v.strip()}
+    result, problem, scope = None, None, None
+    if args:
+        try:
+            scope = recalls.parse_scope(request.args, allowed_extra=("name",))
+            result = recalls.result(scope)
+        except RequestError as exc:
+            problem = exc.message
+    return render_template("reports/recall.html", args=request.args, result=result,
+                           scope=scope, problem=problem, saved=None,
+                           title=recalls.describe(scope) if scope else "")
+
+
+@bp.post("/recall")
+@role_required(lifecycle.SETUP_ROLE)
+def recall_save():
+    try:
+        scope = recalls.parse_scope(request.form, allowed_extra=("name", "csrf_token"))
+        saved = recalls.save(scope, current_user.id, request.form.get("name"))
+    except RequestError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("reports.recall_page", **{k: v for k, v in request.form.items()
+                                                           if k in _FORM_FIELDS}))
+    return redirect(url_for("reports.recall_saved", recall_id=saved.id))
+
+
+@bp.get("/recalls")
+@role_required(lifecycle.SETUP_ROLE)
+def recalls_list():
+    rows = db.session.query(Recall).order_by(Recall.id.desc()).limit(200).all()
+    return render_template("reports/recalls.html", recalls=rows)
+
+
+def _saved(recall_id: int) -> Recall:
+    found = db.session.get(Recall, recall_id)
+    if found is None:
+        abort(404, f"There is no recall #{recall_id}.")
+    return found
+
+
+@bp.get("/recalls/<int:recall_id>")
+@role_required(lifecycle.SETUP_ROLE)
+def recall_saved(recall_id):
+    saved = _saved(recall_id)
+    try:
+        result, problem = recalls.result(saved.scope), None
+    except RequestError as exc:  # e.g. the product was renamed since
+        result, problem = None, exc.message
+    places = db.session.query(Location).order_by(Location.kind != "quarantine",
+                                                 Location.code).all()
+    return render_template("reports/recall.html", args={}, result=result, scope=saved.scope,
+                           problem=problem, saved=saved, places=places,
+                           title=saved.name)
+
+
+@bp.post("/recalls/<int:recall_id>/quarantine")
+@role_required(lifecycle.SETUP_ROLE)
+def recall_quarantine(recall_id):
+    saved = _saved(recall_id)
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm the quarantine.", "error")
+        return redirect(url_for("reports.recall_saved", recall_id=recall_id))
+    actor = inventory.Actor(user_id=current_user.id, role=current_user.role, source="manual")
+    try:
+        done = recalls.quarantine(saved, actor, request.form.get("location") or None)
+    except RequestError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("reports.recall_saved", recall_id=recall_id))
+    n, refused = done["quarantined"], done["refused"]
+    flash(f"{n} unit{'' if n == 1 else 's'} quarantined" +
+          (f"; {refused} could not be (see each serial's page)." if refused else "."),
+          "ok" if not refused else "error")
+    return redirect(url_for("reports.recall_saved", recall_id=recall_id))
+
+
+@bp.get("/reports")
+@role_required(lifecycle.SETUP_ROLE)
+def reports_home():
+    # Only the reports this build has: each part of issue 9 lands on its own.
+    from flask import current_app
+    available = {rule.endpoint for rule in current_app.url_map.iter_rules()}
+    return render_template("reports/index.html", available=available)
+
+
+@bp.get("/warranty")
+@role_required(lifecycle.SETUP_ROLE)
+def warranty_page():
+    try:
+        days, problem = warranties.parse_days(request.args.get("days")), None
+    except RequestError as exc:
+        days, problem = 30, exc.message
+    return render_template("reports/warranty.html", days=days, problem=problem,
+                           result=warranties.ending(days))
+
+
+# ---------------------------------------------------------------- reports with charts
+
+def _report_page(kind: str, title: str, build, charts, **params):
+    try:
+        data, problem = build(), None
+    except RequestError as exc:
+        data, problem = None, exc.message
+    svgs = [Markup(chart(data)) for chart in charts] if data else []
+    return render_template("reports/report.html", kind=kind, title=title, data=data,
+                           charts=svgs, problem=problem, params=params)
+
+
+@bp.get("/reports/stock")
+@role_required(lifecycle.SETUP_ROLE)
+def stock_report():
+    return _report_page("stock", "Stock", reports.stock,
+                        [reports.stock_chart, reports.status_chart])
+
+
+@bp.get("/reports/stage-times")
+@role_required(lifecycle.SETUP_ROLE)
+def stage_times_report():
+    def build():
+        return reports.stage_times(
+            reports.whole(request.args, "weeks", 12, 1, reports.MAX_WEEKS),
+            reports.whole(request.args, "threshold_hours", 72, 1, 100_000))
+    return _report_page("stage-times", "Time in stage", build, [reports.stage_chart],
+                        weeks=request.args.get("weeks", "12"),
+                        threshold_hours=request.args.get("threshold_hours", "72"))
+
+
+@bp.get("/reports/flow")
+@role_required(lifecycle.SETUP_ROLE)
+def flow_report():
+    return _report_page("flow", "Flow", lambda: reports.flow(
+        reports.whole(request.args, "days", 30, 1, reports.MAX_DAYS)), [reports.flow_chart],
+        days=request.args.get("days", "30"))
+
+
+@bp.get("/reports/ageing")
+@role_required(lifecycle.SETUP_ROLE)
+def ageing_report():
+    return _report_page("ageing", "Ageing", reports.ageing, [reports.ageing_chart])
+
+
+@bp.get("/book")
+@role_required(lifecycle.SETUP_ROLE)
+def book_page():
+    """The bound book in its column layout, printable (landscape); look up by serial or by
+    acquisition date; originals, corrections or both."""
+    view = request.args.get("view", "both")
+    try:
+        rows = book.entries(view, request.args.get("serial", "").strip() or None,
+                            book.parse_day(request.args.get("acquired_on", "").strip()))
+        problem = None
+    except RequestError as exc:
+        rows, problem = [], exc.message
+    return render_template("reports/book.html", rows=rows, problem=problem, view=view,
+                           views=book.VIEWS, args=request.args)

@@ -1,0 +1,127 @@
+"""Issue 9's bound book: every required column, corrections that leave originals alone,
+the three views, theft/loss as a disposition, look-ups and the CSV with its column file."""
+import csv
+import io
+
+import pytest
+
+REQUIRED = ["acquired_on", "acquired_from", "acquired_from_licence", "manufacturer", "importer",
+            "model", "serial", "type", "caliber", "disposed_on", "disposed_to",
+            "disposed_to_licence", "form_4473", "theft_loss", "atf_incident", "police_incident"]
+
+
+@pytest.fixture
+def gun_shop(manager):
+    api = manager
+    assert api.post("/products", {"sku": "G17", "name": "Pistol", "attributes": {
+        "book": True, "manufacturer": "Glock", "importer": "Glock Inc", "model": "17",
+        "type": "pistol", "caliber": "9mm"}}).status_code == 201
+    assert api.post("/products", {"sku": "HOLSTER", "name": "Holster"}).status_code == 201
+    assert api.post("/locations", {"code": "SAFE", "kind": "storage"}).status_code == 201
+    assert api.post("/suppliers", {"code": "DIST", "name": "Big Distributor",
+                                   "address": "9 Depot Rd", "licence": "1-23-456-01-2A-12345"}
+                    ).status_code == 201
+    assert api.post("/customers", {"code": "JD", "name": "Jane Doe", "address": "5 Elm St"}
+                    ).status_code == 201
+    assert api.post("/purchase-orders", {"number": "PO-G", "supplier": "DIST", "lines": [
+        {"sku": "G17", "qty": 3}, {"sku": "HOLSTER", "qty": 1}]}).status_code == 201
+    assert api.post("/sales-orders", {"number": "SO-G", "customer": "JD",
+                                      "lines": [{"sku": "G17", "qty": 1}]}).status_code == 201
+    for sku, serials in (("G17", ["ABC101", "ABC102", "ABC103"]), ("HOLSTER", ["H1"])):
+        r = api.post("/receive", {"location": "SAFE", "sku": sku, "purchase_order": "PO-G",
+                                  "serials": serials})
+        assert all(x["ok"] for x in r.get_json()["results"]), r.get_json()
+    assert api.post("/pick", {"order": "SO-G", "serials": ["ABC101"]}).get_json()["results"][0]["ok"]
+    assert api.post("/ship", {"order": "SO-G"}).status_code == 200
+    return api
+
+
+def book(api, query=""):
+    r = api.get("/reports/acquisitions-dispositions" + query)
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["entries"]
+
+
+def test_the_book_lists_acquisitions_and_dispositions_with_every_column(gun_shop):
+    rows = book(gun_shop, "?view=originals")
+    assert all(set(REQUIRED) <= set(r) for r in rows)
+    assert {r["serial"] for r in rows} == {"ABC101", "ABC102", "ABC103"}  # not the holster
+    acq = [r for r in rows if r["acquired_on"]]
+    assert len(acq) == 3
+    a = acq[0]
+    assert a["acquired_from"] == "Big Distributor, 9 Depot Rd"
+    assert a["acquired_from_licence"] == "1-23-456-01-2A-12345"
+    assert (a["manufacturer"], a["importer"], a["model"], a["type"], a["caliber"]) == (
+        "Glock", "Glock Inc", "17", "pistol", "9mm")
+    disp = [r for r in rows if r["disposed_on"]]
+    assert [(d["serial"], d["disposed_to"]) for d in disp] == [("ABC101", "Jane Doe, 5 Elm St")]
+    assert len(disp[0]["disposed_on"]) == 10
+
+
+def test_a_correction_leaves_the_original_and_the_views_show_the_right_rows(gun_shop):
+    original = next(r for r in book(gun_shop, "?view=originals") if r["serial"] == "ABC102")
+    r = gun_shop.post("/book/corrections", {"entry": original["entry"],
+                                            "fields": {"caliber": "9x19mm"},
+                                            "note": "caliber misread"})
+    assert r.status_code == 201, r.get_json()
+    first = r.get_json()["entry"]
+    r = gun_shop.post("/book/corrections", {"entry": first, "fields": {"model": "17 Gen5"},
+                                            "note": "model too"})
+    second = r.get_json()
+    assert second["corrects"] == first
+    originals = book(gun_shop, "?view=originals")
+    assert next(r for r in originals if r["entry"] == original["entry"]) == original
+    corrections = book(gun_shop, "?view=corrections")
+    assert [c["entry"] for c in corrections] == [first, second["entry"]]
+    assert corrections[0]["corrects"] == original["entry"] and corrections[0]["caliber"] == "9x19mm"
+    assert corrections[1]["caliber"] == "9x19mm" and corrections[1]["model"] == "17 Gen5"
+    both = book(gun_shop, "?view=both")
+    assert len(both) == len(originals) + 2
+    for bad in ({"entry": original["entry"], "fields": {"serial_key": "x"}, "note": "n"},
+                {"entry": original["entry"], "fields": {"caliber": "x"}},
+                {"entry": "E99999", "fields": {"caliber": "x"}, "note": "n"}):
+        r = gun_shop.post("/book/corrections", bad)
+        assert 400 <= r.status_code < 500 and r.get_json()["error"]["message"]
+
+
+def test_theft_or_loss_is_a_disposition_with_its_incident_numbers(gun_shop):
+    r = gun_shop.post("/book/theft-loss", {"serial": "ABC103", "sku": "G17", "kind": "theft",
+                                           "atf_incident": "T2024-0001",
+                                           "police_incident": "PD-77"})
+    assert r.status_code == 201, r.get_json()
+    assert gun_shop.get("/serials/ABC103").get_json()["status"] == "scrapped"
+    rows = [x for x in book(gun_shop, "?serial=ABC103") if x["disposed_on"]]
+    assert len(rows) == 1
+    assert (rows[0]["theft_loss"], rows[0]["atf_incident"], rows[0]["police_incident"]) == (
+        "theft", "T2024-0001", "PD-77")
+    r = gun_shop.post("/book/theft-loss", {"serial": "ABC102", "kind": "fire",
+                                           "atf_incident": "x", "police_incident": "y"})
+    assert r.status_code == 400
+
+
+def test_look_up_by_serial_and_acquisition_date_and_csv(gun_shop):
+    assert {r["serial"] for r in book(gun_shop, "?serial=abc101")} == {"ABC101"}
+    today = book(gun_shop)[0]["acquired_on"]
+    assert len(book(gun_shop, f"?acquired_on={today}")) == 4  # 3 acquired, 1 disposed
+    assert book(gun_shop, "?acquired_on=2000-01-01") == []
+    assert gun_shop.get("/reports/acquisitions-dispositions?acquired_on=today").status_code == 400
+    assert gun_shop.get("/reports/acquisitions-dispositions?view=some").status_code == 400
+    assert gun_shop.get("/reports/acquisitions-dispositions?x=1").status_code == 400
+    text = gun_shop.get("/reports/acquisitions-dispositions?format=csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert set(REQUIRED) <= set(rows[0]) and len(rows) == 4
+    described = list(csv.reader(io.StringIO(gun_shop.get(
+        "/reports/acquisitions-dispositions/columns.csv").get_data(as_text=True))))
+    assert [r[0] for r in described[1:]] == list(rows[0])
+
+
+def test_the_book_page_prints_in_the_books_columns(app, gun_shop):
+    from tests.integration.test_auth_and_pages import login
+    client = app.test_client()
+    login(client, "manager")
+    text = client.get("/book?view=originals").get_data(as_text=True)
+    for heading in ("Manufacturer", "Importer", "Model", "Serial", "Type", "Caliber or gauge",
+                    "Name and address", "Licence", "Form 4473", "Theft/loss"):
+        assert f"<th>{heading}</th>" in text
+    assert "ABC102" in text and "size: landscape" in text
+    assert "must be a date" in client.get("/book?acquired_on=soon").get_data(as_text=True)
