@@ -112,7 +112,7 @@ def _store(log: steplog.StepLog, response: Response) -> None:
         # record was written); if some were, the record stays unfinished so that a retry
         # resumes after them.
         return
-    with db.engine.connect() as conn:
+    with keylock.sqlite_writer(db.engine), db.engine.connect() as conn:
         # Durable unless committed steps already hold the answer (see above).
         with _bookkeeping_transaction(conn, durable=not log.claimed):
             answer = {"status_code": response.status_code,

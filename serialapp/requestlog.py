@@ -99,5 +99,9 @@ def _note_user(response):
 
 def init_app(app: Flask) -> None:
     _ensure_handler()
+    # Alembic's logging.config.fileConfig (migrations/env.py) disables every logger that
+    # exists when it runs: a process that migrated (a test run, `flask db upgrade` then
+    # serve) would otherwise lose the request log without a word.
+    logger.disabled = False
     app.after_request(_note_user)
     app.wsgi_app = RequestLog(app.wsgi_app)

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from .. import identifiers, lifecycle, messages, steplog
+from .. import identifiers, keylock, lifecycle, messages, steplog
 from ..errors import StepError, refusal, refuse
 from ..extensions import db
 from ..hotpath import Prepared
@@ -93,11 +93,14 @@ class _Group:
     def __init__(self, conn: Connection, log: steplog.StepLog | None):
         self.conn, self.log = conn, log
         self.tx = None
+        self.gate = None
         self.steps = 0
         self.started = 0.0
 
     def savepoint(self):
         if self.tx is None:
+            self.gate = keylock.sqlite_writer(self.conn.engine)
+            self.gate.__enter__()
             self.tx = self.conn.begin()
             if self.conn.dialect.name == "sqlite":
                 # Take the write lock now: a deferred transaction that read first could
@@ -121,15 +124,25 @@ class _Group:
                 if self.log is not None:
                     self.log.rolled_back()
                 raise
+            finally:
+                self._open_gate()
             if self.log is not None:
                 self.log.recorded()
 
     def rollback(self) -> None:
         if self.tx is not None:
             tx, self.tx, self.steps = self.tx, None, 0
-            tx.rollback()
+            try:
+                tx.rollback()
+            finally:
+                self._open_gate()
             if self.log is not None:
                 self.log.rolled_back()
+
+    def _open_gate(self) -> None:
+        gate, self.gate = self.gate, None
+        if gate is not None:
+            gate.__exit__(None, None, None)
 
 
 def _run_step(group: _Group, text: str, step, index: int = 0) -> dict:
