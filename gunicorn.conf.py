@@ -19,7 +19,7 @@ workers = _int("SERIALAPP_WORKERS", 2 * (os.cpu_count() or 1))
 # connection after one request, so each scan pays a new TCP handshake), and a slow photo
 # upload does not stall the scans queued behind it in the same process.
 worker_class = os.environ.get("SERIALAPP_WORKER_CLASS", "gthread")
-threads = _int("SERIALAPP_THREADS", 4)
+threads = _int("SERIALAPP_THREADS", 2)
 bind = os.environ.get("SERIALAPP_BIND", "127.0.0.1:8000")
 
 # A keyed retry may wait up to 25 s for its first attempt (idempotency.WAIT_FOR_FIRST_S),
