@@ -32,6 +32,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
     web.register(app)
+    from . import health, requestlog
+    app.register_blueprint(health.bp)
+    requestlog.init_app(app)
     register_cli(app)
     _register_error_pages(app)
     app.before_request(_refuse_nul_characters)

@@ -3,7 +3,11 @@
 The idempotency wrapper opens a StepLog for the request; the service layer asks it, step by
 step, whether the step was already done by an earlier attempt (then the stored result is the
 answer) and records each new step's result on the step's own connection, inside the step's
-own transaction. Without a key there is no log and steps just run."""
+own transaction. Without a key there is no log and steps just run.
+
+The request's idempotency record (the claim on its key) is written in the same transaction
+as the first steps, not in one of its own: so there is never a record with steps missing,
+nor steps without their record, and a scan pays one commit rather than two."""
 import json
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -12,7 +16,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
 from .hotpath import Prepared
-from .models import IdempotencyStep
+from .models import IdempotencyRecord, IdempotencyStep, utcnow
 
 PLAN = -1
 
@@ -20,19 +24,26 @@ _current: ContextVar["StepLog | None"] = ContextVar("steplog", default=None)
 _INSERT = Prepared(insert(IdempotencyStep).values(
     user_id=bindparam("user_id"), key=bindparam("key"), step=bindparam("step"),
     result=bindparam("result")))
+_CLAIM = Prepared(insert(IdempotencyRecord).values(
+    user_id=bindparam("user_id"), key=bindparam("key"), fingerprint=bindparam("fingerprint"),
+    created_at=bindparam("created_at")))
 
 
 @dataclass
 class StepLog:
     user_id: int
     key: str
+    fingerprint: str = ""
+    claimed: bool = False                      # its idempotency record is committed
     done: dict = field(default_factory=dict)  # step index -> result, from earlier attempts
     plan: object = None                        # the plan an earlier attempt worked from
     _new_plan: object = None                   # this attempt's plan, until first written
+    _claiming: bool = False                    # the claim is in the open transaction
+    _plan_written: bool = False                # the plan is in the open transaction
 
     @classmethod
-    def load(cls, conn: Connection, user_id: int, key: str) -> "StepLog":
-        log = cls(user_id, key)
+    def load(cls, conn: Connection, user_id: int, key: str, fingerprint: str) -> "StepLog":
+        log = cls(user_id, key, fingerprint, claimed=True)
         for step, result in conn.execute(select(IdempotencyStep.step, IdempotencyStep.result)
                                          .where(IdempotencyStep.user_id == user_id,
                                                 IdempotencyStep.key == key)):
@@ -50,19 +61,29 @@ class StepLog:
         return self._new_plan
 
     def record(self, conn: Connection, index: int, result: dict) -> None:
-        """Store a step's result on `conn`, in the transaction that did the step."""
-        rows = [{"user_id": self.user_id, "key": self.key, "step": index,
-                 "result": json.dumps(result)}]
-        if self._new_plan is not None:
-            rows.append({"user_id": self.user_id, "key": self.key, "step": PLAN,
-                         "result": json.dumps(self._new_plan)})
-        for row in rows:
-            _INSERT.run(conn, row)
+        """Store a step's result on `conn`, in the transaction that did the step (and the
+        claim on the key, with the first step)."""
+        if not self.claimed and not self._claiming:
+            _CLAIM.run(conn, {"user_id": self.user_id, "key": self.key,
+                              "fingerprint": self.fingerprint, "created_at": utcnow()})
+            self._claiming = True
+        if self._new_plan is not None and not self._plan_written:
+            _INSERT.run(conn, {"user_id": self.user_id, "key": self.key, "step": PLAN,
+                               "result": json.dumps(self._new_plan)})
+            self._plan_written = True
+        _INSERT.run(conn, {"user_id": self.user_id, "key": self.key, "step": index,
+                           "result": json.dumps(result)})
 
-    def recorded(self, index: int) -> None:
-        """The transaction that recorded step `index` committed."""
-        if self._new_plan is not None:
-            self.plan, self._new_plan = self._new_plan, None
+    def recorded(self) -> None:
+        """The transaction that recorded the latest steps committed."""
+        if self._claiming:
+            self.claimed, self._claiming = True, False
+        if self._plan_written:
+            self.plan, self._new_plan, self._plan_written = self._new_plan, None, False
+
+    def rolled_back(self) -> None:
+        """The transaction that recorded the latest steps rolled back: none of it happened."""
+        self._claiming = self._plan_written = False
 
     @property
     def has_steps(self) -> bool:
