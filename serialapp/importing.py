@@ -1,4 +1,5 @@
-"""Import from CSV: products, customers, and opening stock of serials.
+"""Import from CSV: products, customers, suppliers, purchase and sales orders (a row per
+order line), and opening stock of serials.
 
 First a preview: every row checked by the same rules as the pages and the API (products
 and customers are written in a savepoint and taken back; serials are checked as a receive
@@ -24,8 +25,16 @@ KINDS = {
                  "optional": {"gtin", "serial_pattern", "warranty_days", "serials_case_sensitive",
                               "manufacturer", "importer", "model", "type", "caliber"}},
     "customers": {"required": ({"code"}, {"name"}),
-                  "optional": {"email", "phone", "address", "licence"}},
+                  "optional": {"contact", "email", "phone", "address", "licence"}},
+    "suppliers": {"required": ({"code"}, {"name"}),
+                  "optional": {"contact", "email", "phone", "address", "licence"}},
+    # One row per order line; the rows of one order number make one order.
+    "purchase_orders": {"required": ({"number"}, {"supplier"}, {"sku"}, {"qty"}),
+                        "optional": set()},
+    "sales_orders": {"required": ({"number"}, {"customer"}, {"sku"}, {"qty"}),
+                     "optional": set()},
 }
+ORDER_KINDS = {"purchase_orders": "supplier", "sales_orders": "customer"}
 ATTRIBUTES = ("manufacturer", "importer", "model", "type", "caliber")
 MAX_ROWS = 100_000
 BATCH = 500  # serials per receive call: one call's steps share a connection
@@ -51,8 +60,10 @@ class Checked:
 
 
 def guess_kind(columns: list[str]) -> str | None:
+    """Serials, products and orders tell themselves apart by their columns; customers and
+    suppliers have the same ones, so a file of either says which (a customer by default)."""
     cols = set(columns)
-    for kind in ("serials", "products", "customers"):
+    for kind in ("serials", "purchase_orders", "sales_orders", "products", "customers"):
         if all(cols & need for need in KINDS[kind]["required"]):
             return kind
     return None
@@ -61,7 +72,8 @@ def guess_kind(columns: list[str]) -> str | None:
 def _need_columns(kind: str, columns: list[str]) -> None:
     if kind not in KINDS:
         raise RequestError(400, "invalid_field", "Choose what the file holds: serials, "
-                                                 "products or customers.")
+                                                 "products, customers, suppliers, purchase "
+                                                 "orders or sales orders.")
     missing = [" or ".join(sorted(need)) for need in KINDS[kind]["required"]
                if not set(columns) & need]
     if missing:
@@ -78,8 +90,8 @@ def read(data: bytes, kind: str | None = None) -> tuple[str, list[str], list[dic
     kind = kind or guess_kind(columns)
     if kind is None:
         raise RequestError(422, "unknown_file_kind",
-                           "Say what the file holds (serials, products or customers): its "
-                           "columns do not tell.")
+                           "Say what the file holds (serials, products, customers, suppliers "
+                           "or orders): its columns do not tell.")
     _need_columns(kind, columns)
     if len(rows) > MAX_ROWS:
         raise RequestError(413, "too_large", f"At most {MAX_ROWS:,} rows per file; split it.")
@@ -102,31 +114,62 @@ def _product_fields(row: dict) -> dict:
 
 
 def _party_fields(row: dict) -> dict:
-    return {k: row[k] for k in ("code", "name", "email", "phone", "address") if row.get(k)}
+    return {k: row[k] for k in ("code", "name", "contact", "email", "phone", "address",
+                                "licence") if row.get(k)}
 
 
 _CREATE = {"products": (catalog.create_product, _product_fields),
-           "customers": (catalog.create_customer, _party_fields)}
+           "customers": (catalog.create_customer, _party_fields),
+           "suppliers": (catalog.create_supplier, _party_fields),
+           "purchase_orders": (catalog.create_purchase_order, None),
+           "sales_orders": (catalog.create_sales_order, None)}
+
+
+def _orders(kind: str, rows: list[dict]) -> list[tuple[list[dict], dict]]:
+    """Rows grouped into orders by number, in the file's order: each order is created
+    whole (all its lines) or not at all, and every one of its rows says what happened."""
+    party = ORDER_KINDS[kind]
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row.get("number", ""), []).append(row)
+    out = []
+    for number, members in groups.items():
+        values = {"number": number, party: members[0].get(party, ""),
+                  "lines": [{"sku": r.get("sku", ""), "qty": r.get("qty", "")} for r in members]}
+        out.append((members, values))
+    return out
+
+
+def _records(kind: str, rows: list[dict]) -> list[tuple[list[dict], dict]]:
+    """(the file's rows, the fields to create) per record: a row each, or an order each."""
+    if kind in ORDER_KINDS:
+        return _orders(kind, rows)
+    fields = _CREATE[kind][1]
+    return [([row], fields(row)) for row in rows]
 
 
 def _check_record(kind: str, rows: list[dict]) -> list[RowCheck]:
-    create, fields = _CREATE[kind]
-    key = "sku" if kind == "products" else "code"
+    create = _CREATE[kind][0]
+    key = {"products": "sku"}.get(kind, "number" if kind in ORDER_KINDS else "code")
     seen, checks = {}, []
     token = catalog.checking_only.set(True)
     try:
-        for row in rows:
-            values = fields(row)
-            if row.get(key) in seen:
-                checks.append(RowCheck(row["_line"], False, f"Repeats line {seen[row[key]]}.",
-                                       values))
-                continue
-            seen[row.get(key)] = row["_line"]
-            try:
-                create(values)
-                checks.append(RowCheck(row["_line"], True, "Ready.", values))
-            except RequestError as exc:
-                checks.append(RowCheck(row["_line"], False, exc.message, values))
+        for members, values in _records(kind, rows):
+            lines = [r["_line"] for r in members]
+            ident = values.get(key)
+            if ident in seen:
+                message, ok = f"Repeats line {seen[ident]}.", False
+            else:
+                seen[ident] = lines[0]
+                try:
+                    create(values)
+                    message, ok = "Ready.", True
+                except RequestError as exc:
+                    message, ok = exc.message, False
+            for n, line in enumerate(lines):
+                # An order is one record: every line of it carries the order's check, and
+                # its values once (on its first row), so it is applied once.
+                checks.append(RowCheck(line, ok, message, values if n == 0 else {}))
     finally:
         catalog.checking_only.reset(token)
         db.session.rollback()
@@ -220,13 +263,19 @@ def apply(data: bytes, kind: str | None, user_id: int, role: str,
     if checked.kind == "serials":
         _apply_serials(good, Actor(user_id=user_id, role=role, source="import"), progress)
     else:
-        create, _ = _CREATE[checked.kind]
+        create = _CREATE[checked.kind][0]
+        record: list[RowCheck] = []
         for n, row in enumerate(good, 1):
-            try:
-                create(row.values)
-                row.message = "Added."
-            except RequestError as exc:
-                row.ok, row.message = False, exc.message
+            if row.values:  # the first row of a record (an order's other rows follow it)
+                record = [row]
+                try:
+                    create(row.values)
+                    row.message = "Added."
+                except RequestError as exc:
+                    row.ok, row.message = False, exc.message
+            else:
+                record.append(row)
+                row.ok, row.message = record[0].ok, record[0].message
             if progress and n % 100 == 0:
                 progress(100)
         if progress:

@@ -1,4 +1,5 @@
-"""POST /api/import/<kind>: a CSV file of serials (opening stock), products or customers."""
+"""POST /api/import/<kind>: a CSV file of serials (opening stock), products, customers,
+suppliers, purchase_orders or sales_orders (a row per order line)."""
 from flask import request
 
 from .. import importing
@@ -22,7 +23,8 @@ def _rows(checked: importing.Checked) -> dict:
 @validated(form=schemas.ImportForm, resp=schemas.ImportResult, errors=(404, 413, 415),
            tags=("import",))
 def import_file(kind):
-    """Import a CSV file: kind `serials` (opening stock), `products` or `customers`.
+    """Import a CSV file: kind `serials` (opening stock), `products`, `customers`,
+    `suppliers`, `purchase_orders` or `sales_orders` (a row per order line).
 
     multipart `file`; `check=true` only checks each row and changes nothing."""
     fields = body()

@@ -18,7 +18,10 @@ from .forms import choices
 
 KIND_CHOICES = choices([("", "Tell from its columns"),
                         ("serials", "Serials in stock (opening stock)"),
-                        ("products", "Products"), ("customers", "Customers")])
+                        ("products", "Products"), ("customers", "Customers"),
+                        ("suppliers", "Suppliers"),
+                        ("purchase_orders", "Purchase orders (a row per line)"),
+                        ("sales_orders", "Sales orders (a row per line)")])
 KEEP_S = 24 * 3600  # a checked file waits this long for its "Import" tap
 
 

@@ -118,3 +118,24 @@ def test_cli_import_shows_progress_and_refusals(app, manager, tmp_path):
     assert "serials: 1 applied, 1 refused" in result.output
     assert result.exit_code == 1
     assert manager.get("/serials/CS-0100").get_json()["status"] == "in_stock"
+
+
+def test_suppliers_and_orders_import_an_order_whole_or_not_at_all(manager):
+    setup_shop(manager)
+    suppliers = "code,name,contact,licence\nGUNS,Gun Wholesale,Pat,1-23-456-78-9A-12345\n"
+    rows = upload(manager, "suppliers", suppliers).get_json()["rows"]
+    assert [x["ok"] for x in rows] == [True]
+    orders = ("number,supplier,sku,qty\n"
+              "PO-10,GUNS,PHONE,5\nPO-10,GUNS,CASE,2\n"
+              "PO-11,GUNS,PHONE,1\nPO-11,GUNS,NOPE,1\n")
+    checked = upload(manager, "purchase_orders", orders, check=True).get_json()["rows"]
+    assert [x["ok"] for x in checked] == [True, True, False, False]
+    assert manager.get("/purchase-orders/PO-10").status_code == 404  # a check changes nothing
+    body = upload(manager, "purchase_orders", orders).get_json()
+    assert body["good"] == 2 and body["refused"] == 2
+    po = manager.get("/purchase-orders/PO-10").get_json()
+    assert [(ln["sku"], ln["qty"]) for ln in po["lines"]] == [("PHONE", 5), ("CASE", 2)]
+    assert manager.get("/purchase-orders/PO-11").status_code == 404  # no half order
+    sales = "number,customer,sku,qty\nSO-20,C1,PHONE,2\n"
+    assert upload(manager, "sales_orders", sales).get_json()["good"] == 1
+    assert manager.get("/sales-orders/SO-20").get_json()["lines"][0]["qty"] == 2
