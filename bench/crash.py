@@ -19,6 +19,7 @@ crash recovery, the app's dead pooled connections and the lost advisory locks al
 
 The suite runs a short version (tests/integration/test_crash.py)."""
 import argparse
+import http.client
 import json
 import os
 import signal
@@ -183,10 +184,18 @@ class Client(threading.Thread):
                     continue
                 self.errors.append(f"{exc.code} {exc.read()[:200]!r}")
                 return {"results": []}
-            except OSError:
-                time.sleep(0.05)  # the server is down: retry with the same key
+            except (OSError, http.client.HTTPException, ValueError):
+                # The server is down, or died while sending the answer (a cut-off body is
+                # an IncompleteRead, or JSON that does not parse): retry with the same key.
+                time.sleep(0.05)
 
     def run(self) -> None:
+        try:
+            self._run()
+        except Exception as exc:  # a client that dies says so, rather than seem to finish
+            self.errors.append(f"client {self.n} stopped: {exc!r}")
+
+    def _run(self) -> None:
         for r in range(self.requests):
             key = f"c{self.n}-r{r}"
             if self.generate and r % 3 == 2:
@@ -198,6 +207,9 @@ class Client(threading.Thread):
             serials = [f"C{self.n}-R{r:04d}-{i:04d}" for i in range(self.batch)]
             self.sent.extend(serials)
             answer = self.post({"location": "DOCK", "sku": "UNIT", "serials": serials}, key)
+            if len(answer["results"]) != len(serials):  # an answer that lost some of its steps
+                self.errors.append(f"{key}: {len(answer['results'])} results for "
+                                   f"{len(serials)} serials: {json.dumps(answer)[:300]}")
             for x in answer["results"]:
                 if x.get("ok"):
                     self.answered.append(x["serial"])
