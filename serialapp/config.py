@@ -1,6 +1,7 @@
 """Configuration from the environment, with safe defaults for a single shop."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -47,7 +48,20 @@ def load(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # How long "remember me" keeps a phone logged in.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=int(os.environ.get("REMEMBER_DAYS", "30"))),
+        # Failed logins allowed in LOGIN_THROTTLE_MINUTES, per name and per address (an
+        # address may be a whole shop behind one router, so it gets more).
+        "LOGIN_THROTTLE_MINUTES": int(os.environ.get("LOGIN_THROTTLE_MINUTES", "15")),
+        "LOGIN_FAILURES_PER_NAME": int(os.environ.get("LOGIN_FAILURES_PER_NAME", "5")),
+        "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "30")),
         "WTF_CSRF_TIME_LIMIT": None,  # a picker's shift outlasts the default hour
+        # How many reverse proxies (nginx, Caddy) stand in front and set X-Forwarded-*;
+        # 0 trusts none (the app faces clients directly).
+        "TRUST_PROXY": int(os.environ.get("TRUST_PROXY", "0")),
+        # Old idempotency records are purged after about one request in this many (0: never;
+        # `flask --app app purge` does it on demand).
+        "PURGE_EVERY_REQUESTS": int(os.environ.get("PURGE_EVERY_REQUESTS", "1000")),
         "DECODE_BUDGET_MS": float(os.environ.get("DECODE_BUDGET_MS", "400")),
         "PAGE_SIZE": 100,
         # The shop's clock for pages (times are stored in UTC): an IANA name, e.g. Europe/Oslo.
