@@ -27,9 +27,13 @@ def _headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for old browsers
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _secure_cookies(response):
+    """Over https every cookie is Secure, whatever the config says: the same install is
+    reached over plain http on a laptop and over https on the shop floor."""
     if request.is_secure:
-        # Over https every cookie is Secure, whatever the config says: the same install is
-        # reached over plain http on a laptop and over https on the shop floor.
         cookies = response.headers.getlist("Set-Cookie")
         if cookies:
             response.headers.remove("Set-Cookie")
@@ -42,6 +46,10 @@ def _headers(response):
 
 def init_app(app: Flask) -> None:
     app.after_request(_headers)
+    # Wrapped around process_response, not an after_request function: the session cookie
+    # and Flask-Login's remember-me cookie are set after every after_request function ran.
+    process_response = app.process_response
+    app.process_response = lambda response: _secure_cookies(process_response(response))
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     proxies = app.config.get("TRUST_PROXY", 0)
     if proxies:
