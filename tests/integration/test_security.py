@@ -175,7 +175,9 @@ def test_cookies_are_secure_over_https_and_behind_a_trusted_proxy(app, users):
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
                      r.get_data(as_text=True)).group(1)
     r = client.post("/login", base_url="https://shop.example", data={
-        "name": "picker", "password": "secret-pw", "remember": "y", "csrf_token": csrf})
+        "name": "picker", "password": "secret-pw", "remember": "y", "csrf_token": csrf},
+        headers={"Referer": "https://shop.example/login"})  # Flask-WTF checks it over https
+    assert r.status_code == 302
     cookies = r.headers.getlist("Set-Cookie")
     assert any(c.startswith("remember_token=") for c in cookies)
     assert all("Secure" in c for c in cookies)
