@@ -198,7 +198,6 @@ def test_cookies_are_secure_over_https_and_behind_a_trusted_proxy(app, users):
 def test_instance_folder_database_and_secret_key_are_private(tmp_path, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setattr(os, "umask", os.umask)
     old = os.umask(0o022)
     try:
         instance = tmp_path / "instance"
