@@ -35,6 +35,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import health, requestlog
     app.register_blueprint(health.bp)
     requestlog.init_app(app)
+    from . import housekeeping, security
+    housekeeping.init_app(app)
+    security.init_app(app)
     register_cli(app)
     _register_error_pages(app)
     app.before_request(_refuse_nul_characters)

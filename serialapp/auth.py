@@ -2,24 +2,29 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_login import current_user
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import lifecycle
 from .errors import RequestError
 from .extensions import csrf, db
-from .models import ApiToken, User
+from .models import ApiToken, LoginFailure, User, utcnow
+
+
+def _check_password_rules(password: str) -> None:
+    if len(password) < 6:
+        raise ValueError("password must be at least 6 characters")
 
 
 def create_user(name: str, role: str, password: str) -> User:
     if role not in lifecycle.ROLES:
         raise ValueError(f"role must be one of {', '.join(lifecycle.ROLES)}")
-    if len(password) < 6:
-        raise ValueError("password must be at least 6 characters")
+    _check_password_rules(password)
     if db.session.scalar(select(User.id).where(User.name == name)):
         raise ValueError(f"user {name} already exists")
     user = User(name=name, role=role, password_hash=generate_password_hash(password))
@@ -28,11 +33,85 @@ def create_user(name: str, role: str, password: str) -> User:
     return user
 
 
+_dummy_hash: str | None = None
+
+
+def _dummy_password_hash() -> str:
+    """A hash made the same way as real ones, checked for unknown names so that a login
+    takes as long whether or not the name exists."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = generate_password_hash(secrets.token_hex(16))
+    return _dummy_hash
+
+
 def check_login(name: str, password: str) -> User | None:
     user = db.session.scalar(select(User).where(User.name == name))
-    if user and user.active and check_password_hash(user.password_hash, password):
+    password_hash = user.password_hash if user else _dummy_password_hash()
+    good = check_password_hash(password_hash, password)
+    if user and user.active and good:
         return user
     return None
+
+
+# Throttling: failed logins are rows in the database rather than counters in memory, so
+# that every gunicorn worker (and every host) counts the same failures; an in-memory
+# limiter would give each worker its own allowance.
+def _throttle_key(name: str) -> str:
+    return name.strip().lower()[:80]
+
+
+def login_throttled(name: str, address: str) -> bool:
+    """Whether this name, or this address, has had too many failed logins lately."""
+    config = current_app.config
+    since = utcnow() - timedelta(minutes=config["LOGIN_THROTTLE_MINUTES"])
+    by_name = db.session.scalar(select(func.count()).select_from(LoginFailure).where(
+        LoginFailure.name == _throttle_key(name), LoginFailure.at >= since))
+    if by_name >= config["LOGIN_FAILURES_PER_NAME"]:
+        return True
+    by_address = db.session.scalar(select(func.count()).select_from(LoginFailure).where(
+        LoginFailure.address == address[:64], LoginFailure.at >= since))
+    return by_address >= config["LOGIN_FAILURES_PER_ADDRESS"]
+
+
+def record_login_failure(name: str, address: str) -> None:
+    db.session.add(LoginFailure(name=_throttle_key(name), address=address[:64]))
+    db.session.commit()
+
+
+def forget_login_failures(name: str) -> None:
+    """A right password clears the name's count: the owner is not locked out by typos."""
+    db.session.execute(delete(LoginFailure).where(LoginFailure.name == _throttle_key(name)))
+    db.session.commit()
+
+
+def end_sessions(user: User) -> None:
+    """Every session and remember-me cookie of this user stops working (they carry the
+    old generation). Committed by the caller."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def revoke_tokens(user_id: int) -> int:
+    result = db.session.execute(update(ApiToken).where(
+        ApiToken.user_id == user_id, ApiToken.revoked.is_(False)).values(revoked=True))
+    return result.rowcount
+
+
+def set_password(user: User, password: str) -> None:
+    """A new password ends the user's sessions and tokens: whoever knew the old one is out."""
+    _check_password_rules(password)
+    user.password_hash = generate_password_hash(password)
+    end_sessions(user)
+    revoke_tokens(user.id)
+    db.session.commit()
+
+
+def disable_user(user: User) -> None:
+    user.active = False
+    end_sessions(user)
+    # Revoked, not only refused while disabled: enabling the user again revives nothing.
+    revoke_tokens(user.id)
+    db.session.commit()
 
 
 def _hash_token(token: str) -> str:

@@ -1,4 +1,5 @@
-"""`flask --app app users create ...`, `tokens issue ...`, `seed`."""
+"""`flask --app app users create|disable|reset-password`, `tokens issue|list|revoke`,
+`purge`, `seed`, `import`."""
 import click
 from flask import Flask
 from flask.cli import with_appcontext
@@ -6,7 +7,7 @@ from sqlalchemy import select
 
 from . import auth, importing, lifecycle
 from .extensions import db
-from .models import User
+from .models import ApiToken, User
 
 
 def register(app: Flask) -> None:
@@ -14,6 +15,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(tokens)
     app.cli.add_command(seed)
     app.cli.add_command(import_file)
+    app.cli.add_command(purge)
 
 
 @click.group(help="Manage users.")
@@ -34,6 +36,36 @@ def create_user(name, role, password):
     click.echo(f"created {user.role} {user.name}")
 
 
+def _user_named(name: str) -> User:
+    user = db.session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise click.ClickException(f"no user {name}")
+    return user
+
+
+@users.command("disable", help="Stop a user logging in; ends their sessions and revokes "
+                               "their API tokens.")
+@click.argument("name")
+def disable_user(name):
+    user = _user_named(name)
+    auth.disable_user(user)
+    click.echo(f"disabled {name}: sessions ended, API tokens revoked")
+
+
+@users.command("reset-password", help="Set a new password; ends the user's sessions and "
+                                      "revokes their API tokens.")
+@click.argument("name")
+@click.option("--password", required=True, prompt=True, hide_input=True,
+              confirmation_prompt=True)
+def reset_password(name, password):
+    user = _user_named(name)
+    try:
+        auth.set_password(user, password)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"new password set for {name}: sessions ended, API tokens revoked")
+
+
 @click.group(help="Manage API tokens.")
 def tokens():
     pass
@@ -42,11 +74,43 @@ def tokens():
 @tokens.command("issue")
 @click.argument("name")
 def issue(name):
-    user = db.session.scalar(select(User).where(User.name == name))
-    if user is None:
-        raise click.ClickException(f"no user {name}")
+    user = _user_named(name)
     click.echo(f"token for {name} (shown once; store it safely):")
     click.echo(auth.issue_token(user))
+
+
+@tokens.command("list", help="A user's API tokens (the tokens themselves are not kept).")
+@click.argument("name")
+def list_tokens(name):
+    user = _user_named(name)
+    rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                              .order_by(ApiToken.id)).all()
+    if not rows:
+        click.echo(f"{name} has no API tokens")
+    for token in rows:
+        state = "revoked" if token.revoked else "active"
+        click.echo(f"{token.id}\t{state}\tissued {token.created_at:%Y-%m-%d %H:%M} UTC")
+
+
+@tokens.command("revoke", help="Revoke one API token by its ID (see `tokens list`).")
+@click.argument("token_id", type=int)
+def revoke_token(token_id):
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise click.ClickException(f"no API token {token_id}")
+    token.revoked = True
+    db.session.commit()
+    click.echo(f"revoked token {token_id} of {token.user.name}")
+
+
+@click.command(help="Delete idempotency records (and their steps) older than the given "
+                    "number of days; retries that late are not expected.")
+@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True)
+def purge(days):
+    from .housekeeping import purge_old
+    done = purge_old(days)
+    click.echo(f"purged {done['records']} idempotency records, {done['steps']} steps, "
+               f"{done['login_failures']} old failed logins")
 
 
 @click.command(help="Add demo data, only if the database has no products yet.")

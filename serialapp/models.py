@@ -22,10 +22,16 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Part of every session and remember-me cookie (see get_id): bumped on logout, on a
+    # password change and on disabling, so a cookie saved before then no longer logs in.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def is_active(self):
         return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_generation}"
 
 
 class ApiToken(db.Model):
@@ -232,6 +238,16 @@ class IdempotencyStep(db.Model):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     step: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     result: Mapped[str] = mapped_column(Text)
+
+
+class LoginFailure(db.Model):
+    """One failed login, counted per account name and per address to throttle guessing.
+    In the database, not in memory, so every worker process sees the same count."""
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class Recall(db.Model):

@@ -150,7 +150,10 @@ _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 def _render(chart) -> str:
     """The chart's SVG without pygal's tooltip script (js=[] drops the external file, and
     this its inline config): a static chart works offline and under a strict CSP."""
-    return _SCRIPT.sub("", chart.render(is_unicode=True))
+    # style="opacity: 0" (the tooltip) as a presentation attribute: the CSP refuses style
+    # attributes, and the SVG attribute means the same.
+    return _SCRIPT.sub("", chart.render(is_unicode=True)).replace(
+        'style="opacity: 0"', 'opacity="0"')
 
 
 def _config(pygal, style, title: str, **kw):

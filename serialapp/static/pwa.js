@@ -241,6 +241,12 @@
     caches.delete("serialapp-pages").catch(() => {});
   }
 
+  // ------------------------------------------------------------ print buttons
+  // Wired here, not with onclick=: the Content-Security-Policy runs no inline script.
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.addEventListener("click", () => window.print());
+  });
+
   // ------------------------------------------------------------ logout
   // Queued scans belong to the user who made them: warn before leaving them behind, and
   // forget this user's page copies so the next person on this phone never sees them.

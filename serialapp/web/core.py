@@ -5,7 +5,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -17,7 +17,15 @@ from . import bp
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    return db.session.get(User, int(user_id))
+    """The session's user, only if the session's generation is still the user's: logout,
+    a password change and disabling bump it, ending cookies saved before."""
+    number, _, generation = user_id.partition(":")
+    if not (number.isdigit() and generation.isdigit()):
+        return None  # a cookie from before generations existed: log in again
+    user = db.session.get(User, int(number))
+    if user is None or user.session_generation != int(generation):
+        return None
+    return user
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -25,8 +33,18 @@ def login():
     from .forms import LoginForm
     form = LoginForm()
     if form.validate_on_submit():
-        user = auth.check_login(form.name.data.strip(), form.password.data)
-        if user:
+        name = form.name.data.strip()
+        address = request.remote_addr or "unknown"
+        if auth.login_throttled(name, address):
+            minutes = current_app.config["LOGIN_THROTTLE_MINUTES"]
+            flash(f"Too many wrong passwords for this name or from this device. Wait "
+                  f"{minutes} minutes, then try again.", "error")
+            return render_template("login.html", form=form), 429
+        user = auth.check_login(name, form.password.data)
+        if user is None:
+            auth.record_login_failure(name, address)
+        else:
+            auth.forget_login_failures(name)
             login_user(user, remember=form.remember.data)
             target = request.args.get("next", "")
             # Only same-site paths: never bounce a fresh login to another host.
@@ -40,6 +58,12 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # Ends the session on the server too: a copy of this cookie (or the remember-me
+    # cookie) saved before now no longer logs in. It ends the user's other sessions as
+    # well; their outboxes keep queued scans until they log in again.
+    user = current_user._get_current_object()
+    auth.end_sessions(user)
+    db.session.commit()
     logout_user()
     return redirect(url_for("web.login"))
 

@@ -124,7 +124,11 @@ def _report_page(kind: str, title: str, build, charts, **params):
         data, problem = build(), None
     except RequestError as exc:
         data, problem = None, exc.message
-    svgs = [Markup(chart(data)) for chart in charts] if data else []
+    # The chart's own <style> carries this response's CSP nonce: it is the only inline
+    # stylesheet the policy lets through.
+    from ..security import csp_nonce
+    nonce = f'<style nonce="{csp_nonce()}"'
+    svgs = [Markup(chart(data).replace("<style", nonce)) for chart in charts] if data else []
     return render_template("reports/report.html", kind=kind, title=title, data=data,
                            charts=svgs, problem=problem, params=params)
 

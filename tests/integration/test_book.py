@@ -123,5 +123,7 @@ def test_the_book_page_prints_in_the_books_columns(app, gun_shop):
     for heading in ("Manufacturer", "Importer", "Model", "Serial", "Type", "Caliber or gauge",
                     "Name and address", "Licence", "Form 4473", "Theft/loss"):
         assert f"<th>{heading}</th>" in text
-    assert "ABC102" in text and "size: landscape" in text
+    # Landscape comes from a print stylesheet file: the CSP allows no inline <style>.
+    assert "ABC102" in text and 'media="print" href="/static/print-landscape.css' in text
+    assert "size: landscape" in client.get("/static/print-landscape.css").get_data(as_text=True)
     assert "must be a date" in client.get("/book?acquired_on=soon").get_data(as_text=True)
