@@ -183,9 +183,24 @@ def draw(label: Label, size: tuple[float, float] = SINGLE, dpi: int = THERMAL_DP
         if label.expiry:
             lines.append(f"EXP {label.expiry.isoformat()}")
         sizes = (int(inner_h * 0.17),) + (int(inner_h * 0.12),) * 3
-    y = top
-    for text, px in zip(lines, sizes):
+    # The serial is never cut (a person must be able to read it all when the bars are
+    # damaged): when it does not fit one line at the smallest type, it wraps.
+    fitted = []
+    for n, (text, px) in enumerate(zip(lines, sizes)):
         text, px = _fit(text, px, text_w)
+        if n == 0 and text != lines[0]:
+            text, rest = lines[0], []
+            while text:
+                cut = len(text)
+                while cut > 1 and _font(px).getlength(text[:cut]) > text_w:
+                    cut -= 1
+                rest.append(text[:cut])
+                text = text[cut:]
+            fitted.extend((part, px) for part in rest)
+        else:
+            fitted.append((text, px))
+    y = top
+    for text, px in fitted:
         y += int(px * 1.15)
         if y > height - margin // 2:
             break
@@ -218,7 +233,8 @@ def png_bytes(page: Image.Image, dpi: int) -> bytes:
 
 def svg_body(drawing: Drawing) -> str:
     """The label's elements in dot units, for a <svg> or <g> whose box is the label."""
-    parts = ['<rect width="100%" height="100%" fill="#fff"/>', '<g fill="#000">']
+    parts = [f'<rect width="{drawing.width}" height="{drawing.height}" fill="#fff"/>',
+             '<g fill="#000">']
     # One path for all the bars: a few hundred rects stay a small file, and
     # shape-rendering crispEdges keeps module edges on whole device pixels.
     path = "".join(f"M{x} {y}h{w}v{h}h{-w}z" for x, y, w, h in drawing.bars)
@@ -264,6 +280,20 @@ def sheet_page(labels: list[Label], sheet: str, dpi: int = 300) -> Image.Image:
         paste(page, draw(label, (lw, lh), dpi),
               round((left + col * (lw + gap_x)) * dpi), round((top + row * (lh + gap_y)) * dpi))
     return page
+
+
+def sheet_svg(labels: list[Label], sheet: str, dpi: int = 300) -> str:
+    """The same page as sheet_page, as one SVG of the page's physical size."""
+    pw, ph, cols, rows, lw, lh, left, top, gap_x, gap_y = SHEETS[sheet]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{pw:g}in" height="{ph:g}in" '
+             f'viewBox="0 0 {round(pw * dpi)} {round(ph * dpi)}">']
+    for n, label in enumerate(labels[:cols * rows]):
+        col, row = n % cols, n // cols
+        x = round((left + col * (lw + gap_x)) * dpi)
+        y = round((top + row * (lh + gap_y)) * dpi)
+        parts.append(f'<g transform="translate({x} {y})">'
+                     + svg_body(draw(label, (lw, lh), dpi)) + "</g>")
+    return "".join(parts) + "</svg>"
 
 
 # ------------------------------------------------------------------ ZPL
