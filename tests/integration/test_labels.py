@@ -90,3 +90,19 @@ def test_sheet_by_purchase_order_and_refusals(manager):
                             ("/labels?serials=PK42&format=pdf", 400, "invalid_field")]:
         r = manager.get(q)
         assert (r.status_code, r.get_json()["error"]["code"]) == (status, code), q
+
+
+def test_print_page_holds_each_label_at_its_size(manager, app):
+    from tests.integration.test_auth_and_pages import login
+    minted = _shop(manager)
+    client = app.test_client()
+    login(client, "picker")
+    page = client.get("/labels?sku=DESK&sheet=letter&serials=" + ",".join(minted))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "@page { size: 8.5in 11in" in html
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 3
+    assert "format=zpl" in html
+    svg = html[html.index('<svg xmlns'):html.index("</svg>") + 6]
+    assert decode(rasterise_svg(svg)) == [minted[0]]
+    assert client.get("/labels?serials=NOPE").status_code == 404
+    assert client.get("/labels?serials=PK42&sheet=a3").status_code == 400
