@@ -106,3 +106,14 @@ def test_print_page_holds_each_label_at_its_size(manager, app):
     assert decode(rasterise_svg(svg)) == [minted[0]]
     assert client.get("/labels?serials=NOPE").status_code == 404
     assert client.get("/labels?serials=PK42&sheet=a3").status_code == 400
+
+
+def test_serial_page_links_its_label(manager, app):
+    from tests.integration.test_auth_and_pages import login
+    _shop(manager)
+    client = app.test_client()
+    login(client, "picker")
+    html = client.get("/serials/PK42").get_data(as_text=True)
+    href = html[html.index("/api/serials/PK42/label.png"):].split('"')[0].replace("&amp;", "&")
+    # The page's login session is enough for the API's GET.
+    assert decode(_png(client.get(href)))[0].endswith("(21)PK42")
