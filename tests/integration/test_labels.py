@@ -117,3 +117,21 @@ def test_serial_page_links_its_label(manager, app):
     href = html[html.index("/api/serials/PK42/label.png"):].split('"')[0].replace("&amp;", "&")
     # The page's login session is enough for the API's GET.
     assert decode(_png(client.get(href)))[0].endswith("(21)PK42")
+
+
+def test_odd_inputs_never_500(manager):
+    _shop(manager)
+    manager.post("/products", {"sku": "ODD", "name": "Odd"})
+    odd = ["a,b", "x/y", "Ä" * 64, "W" * 64, "%41", "#1", "?q"]
+    manager.post("/receive", {"location": "A1", "sku": "ODD", "serials": odd})
+    for text in odd + ["..", "%2F", " ", "N" * 300]:
+        for fmt in ("png", "svg", "zpl"):
+            for q in ("", "?dpi=100", "?dpi=600", "?sku=ODD"):
+                from urllib.parse import quote
+                r = manager.get(f"/serials/{quote(text, safe='')}/label.{fmt}{q}")
+                assert r.status_code < 500, (text, fmt, q)
+                if r.status_code == 200 and fmt == "png":
+                    assert decode(_png(r)) == [text], (text, q)
+    for q in ("serials=" + ",".join(["PK42"] * 1001), "serials=PK42&page=0", "serials=PK42&dpi=1",
+              "serials=PK42&sheet=a4&dpi=100", "purchase_order=PO1", "serials=PK42&page=x"):
+        assert manager.get("/labels?" + q).status_code < 500, q
