@@ -180,3 +180,36 @@ def book_page():
         rows, problem = [], exc.message
     return render_template("reports/book.html", rows=rows, problem=problem, view=view,
                            views=book.VIEWS, args=request.args)
+
+
+# ---------------------------------------------------------------- label sheets
+
+@bp.get("/labels")
+@role_required("picker")
+def labels_page():
+    """A print page of labels for a batch (?serials=a,b,c or ?purchase_order=), laid out by
+    print CSS on A4 or Letter sheets or one 2"x1" label per page: each label is the SVG of
+    GET /api/serials/<serial>/label.svg, so the browser prints it at its true size."""
+    from ..api.labels import batch
+    from ..records import labels as drawing
+    sheet = request.args.get("sheet", "single")
+    if sheet not in ("a4", "letter", "single"):
+        abort(400, "sheet must be a4, letter or single.")
+    args = {k: request.args.get(k, "").strip() for k in ("serials", "purchase_order", "sku")}
+    try:
+        found = batch({k: v for k, v in args.items() if v})
+    except RequestError as exc:
+        abort(exc.status, exc.message)
+    if sheet == "single":
+        pages = [[Markup(drawing.svg(drawing.draw(lb)))] for lb in found]
+        spec = None
+    else:
+        per = drawing.per_page(sheet)
+        size = drawing.SHEETS[sheet][4:6]
+        svgs = [Markup(drawing.svg(drawing.draw(lb, size, 300))) for lb in found]
+        pages = [svgs[n:n + per] for n in range(0, len(svgs), per)]
+        spec = drawing.SHEETS[sheet]
+    return render_template("reports/labels.html", pages=pages, sheet=sheet, spec=spec,
+                           count=len(found),
+                           zpl_url=url_for("api.label_sheet", format="zpl",
+                                           **{k: v for k, v in args.items() if v}))

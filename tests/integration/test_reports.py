@@ -86,3 +86,17 @@ def test_report_pages_draw_svg_charts(app, manager):
         assert "<svg" in text and "<script" not in text.split("<svg", 1)[1].split("</svg>")[0]
     page = client.get("/reports/stage-times?weeks=nope").get_data(as_text=True)
     assert "weeks must be a whole number" in page
+
+
+def test_stuck_lists_the_longest_and_counts_them_all(manager, app, monkeypatch):
+    from datetime import timedelta
+
+    from serialapp.models import utcnow
+    from serialapp.records import reports
+    _through_two_stages(manager)
+    monkeypatch.setattr(reports, "MAX_STUCK", 2)
+    with app.app_context():  # an hour from now, all four units have sat at A2 past 0.5 h
+        data = reports.stage_times(2, 1, utcnow() + timedelta(hours=2))
+    assert data["stuck_total"] == 4 and len(data["stuck"]) == 2
+    assert data["stuck"][0]["hours"] >= data["stuck"][1]["hours"]
+    assert {row["location"] for row in data["rows"]} == {"A1", "TEST-BENCH"}
