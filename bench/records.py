@@ -11,7 +11,6 @@ the 12-week report window holds about a quarter of the history, as it would in a
 """
 import argparse
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flask_migrate import upgrade  # noqa: E402
 
-from report import write_section  # noqa: E402
+from report import timed, write_section  # noqa: E402
 from serialapp import auth  # noqa: E402
 from serialapp.app import create_app  # noqa: E402
 from serialapp.extensions import db  # noqa: E402
@@ -108,17 +107,6 @@ def build(path: Path, count: int, parties: int) -> tuple:
     conn.close()
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "bench"})
     return app, token
-
-
-def timed(client, headers, url: str, rounds: int = 20) -> float:
-    client.get(url, headers=headers)  # warm
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        r = client.get(url, headers=headers)
-        times.append((time.perf_counter() - start) * 1000)
-        assert r.status_code == 200, (url, r.status_code, r.get_data()[:200])
-    return statistics.median(times)
 
 
 def main() -> None:
