@@ -102,6 +102,18 @@ def test_pages_need_login_and_role(app, manager, users):
     assert "needs the manager role" in client.get("/scan/return").get_data(as_text=True)
 
 
+def test_home_leads_a_manager_to_the_answers_and_a_picker_to_the_scans(app, users):
+    picker, boss = app.test_client(), app.test_client()
+    login(picker, "picker")
+    login(boss, "manager")
+    picker_home, manager_home = (c.get("/").get_data(as_text=True) for c in (picker, boss))
+    for path in ("/recall", "/reports", "/warranty", "/book", "/admin/import"):
+        assert f'href="{path}"' in manager_home, path
+        assert f'href="{path}"' not in picker_home, path
+        assert boss.get(path).status_code == 200, path
+    assert 'href="/scan/receive"' in picker_home
+
+
 def test_wedge_pages_render_with_a_focused_field(app, manager, users):
     setup_shop(manager)
     manager.post("/receive", {"location": "A1", "sku": "PHONE", "serials": [imei(1)]})
