@@ -75,7 +75,8 @@ def _refuse_nul_characters():
     if where is None and request.mimetype in ("multipart/form-data",
                                               "application/x-www-form-urlencoded"):
         for name, value in request.form.items(multi=True):
-            if where is None and ("\x00" in name or "\x00" in value):
+            # A part whose name the multipart parser could not read has None for a name.
+            if where is None and ("\x00" in (name or "") or "\x00" in value):
                 where = f"'{name}'"
     elif where is None and request.is_json:
         found = _nul_in(request.get_json(silent=True), "")
@@ -133,10 +134,13 @@ def _register_error_pages(app: Flask) -> None:
     def _unexpected(exc):
         # Never a traceback to the user; the log keeps it for us.
         app.logger.exception("unhandled error")
+        from . import requestlog
+        requestlog.note_error(exc)
         db.session.rollback()
         if wants_json():
             return jsonify({"error": {"code": "internal_error",
-                                      "message": "Something went wrong on our side; nothing "
-                                                 "was half-done. Try again."}}), 500
+                                      "message": "Something went wrong on our side. Send "
+                                                 "it again: what was already done stays "
+                                                 "done, and nothing is done twice."}}), 500
         return render_template("error.html", status=500,
                                message="Something went wrong on our side. Try again."), 500

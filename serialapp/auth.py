@@ -16,17 +16,35 @@ from .extensions import csrf, db
 from .models import ApiToken, LoginFailure, User, utcnow
 
 
+# Users and tokens are managed here, for the CLI (`flask users ...`, `flask tokens ...`) and
+# the admin page (/admin/users) alike. A refusal is a ValueError whose text is a sentence
+# either can show as it is; `field` names the input it is about.
+MIN_PASSWORD = 6
+MAX_NAME = User.__table__.c.name.type.length
+
+
+class UserError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
 def _check_password_rules(password: str) -> None:
-    if len(password) < 6:
-        raise ValueError("password must be at least 6 characters")
+    if len(password or "") < MIN_PASSWORD:
+        raise UserError(f"A password needs at least {MIN_PASSWORD} characters.", "password")
 
 
 def create_user(name: str, role: str, password: str) -> User:
+    name = (name or "").strip()
+    if not name:
+        raise UserError("Give the user a name.", "name")
+    if len(name) > MAX_NAME or not name.isprintable():
+        raise UserError(f"A name is at most {MAX_NAME} letters, digits or signs.", "name")
     if role not in lifecycle.ROLES:
-        raise ValueError(f"role must be one of {', '.join(lifecycle.ROLES)}")
+        raise UserError(f"The role must be {', '.join(lifecycle.ROLES)}.", "role")
     _check_password_rules(password)
     if db.session.scalar(select(User.id).where(User.name == name)):
-        raise ValueError(f"user {name} already exists")
+        raise UserError(f"There is already a user named {name}.", "name")
     user = User(name=name, role=role, password_hash=generate_password_hash(password))
     db.session.add(user)
     db.session.commit()
@@ -119,8 +137,24 @@ def _hash_token(token: str) -> str:
 
 
 def issue_token(user: User) -> str:
+    """A new API token for the user: the token itself, to show once (only its hash is kept)."""
     token = "sa_" + secrets.token_urlsafe(32)
     db.session.add(ApiToken(user_id=user.id, token_hash=_hash_token(token)))
+    db.session.commit()
+    return token
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                              .order_by(ApiToken.id)).all()
+
+
+def revoke_token(token_id: int) -> ApiToken:
+    """Revoke one API token: the next request with it is refused."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise UserError(f"There is no API token {token_id}.")
+    token.revoked = True
     db.session.commit()
     return token
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from . import auth, importing, lifecycle
 from .extensions import db
-from .models import ApiToken, User
+from .models import User
 
 
 def register(app: Flask) -> None:
@@ -83,8 +83,7 @@ def issue(name):
 @click.argument("name")
 def list_tokens(name):
     user = _user_named(name)
-    rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
-                              .order_by(ApiToken.id)).all()
+    rows = auth.tokens_of(user)
     if not rows:
         click.echo(f"{name} has no API tokens")
     for token in rows:
@@ -95,11 +94,10 @@ def list_tokens(name):
 @tokens.command("revoke", help="Revoke one API token by its ID (see `tokens list`).")
 @click.argument("token_id", type=int)
 def revoke_token(token_id):
-    token = db.session.get(ApiToken, token_id)
-    if token is None:
-        raise click.ClickException(f"no API token {token_id}")
-    token.revoked = True
-    db.session.commit()
+    try:
+        token = auth.revoke_token(token_id)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"revoked token {token_id} of {token.user.name}")
 
 

@@ -107,10 +107,11 @@ def _store(log: steplog.StepLog, response: Response) -> None:
     keys = {"k_user": log.user_id, "k_key": log.key}
     retry_later = response.status_code >= 500 or response.status_code in NOT_KEPT or \
         "Retry-After" in response.headers
-    if retry_later:
-        # Nothing final was said. If no step was committed the key is free again (no
-        # record was written); if some were, the record stays unfinished so that a retry
-        # resumes after them.
+    if retry_later or log.unfinished:
+        # Nothing final was said (or, unfinished, an unexpected error left some steps
+        # `not_done`). If no step was committed the key is free again (no record was
+        # written); if some were, the record stays unfinished so that a retry resumes
+        # after them.
         return
     with keylock.sqlite_writer(db.engine), db.engine.connect() as conn:
         # Durable unless committed steps already hold the answer (see above).

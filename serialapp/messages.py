@@ -89,6 +89,12 @@ MESSAGES = {
     # the server
     "busy": "The system is busy, so this will be sent again in a moment.",
     "busy/step": "The system is busy, so scan it again.",
+    # an unexpected error stopped a batch (the serials before it are done)
+    "not_done/failed": "Not done: something went wrong on our side, so send it again.",
+    "not_done/after": "Not done: the batch stopped at an error before this one, so send it "
+                      "again.",
+    "not_done/whole": "Not shipped: the order ships all at once, and another of its units "
+                      "could not go.",
 }
 
 # Answers that are not refusals: the scan had already been done. Shown apart (neither

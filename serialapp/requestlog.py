@@ -6,6 +6,9 @@ collect), so that a log shipper or `jq` reads it without a parser of our own:
     {"ts": "2025-01-02T10:11:12.345Z", "method": "POST", "path": "/api/move", "status": 200,
      "ms": 6.1, "user": "picker", "ip": "10.0.0.7", "bytes": 96}
 
+and, when something failed unexpectedly (a 500, or a batch answered with steps
+`not_done`), `"error"` naming the exception's type.
+
 Timed as WSGI middleware around the whole app, and finished when the server closes the
 response body: a streamed CSV export is logged with the time it took to send all of it,
 not the time to its first byte. Never the query string's values or any body: a serial is
@@ -20,6 +23,7 @@ from flask import Flask, g
 
 logger = logging.getLogger("serialapp.requests")
 USER_KEY = "serialapp.user"
+ERROR_KEY = "serialapp.error"
 
 
 def _ensure_handler() -> None:
@@ -76,6 +80,8 @@ class RequestLog:
                     "ip": environ.get("REMOTE_ADDR")}
             if seen["bytes"] is not None:
                 line["bytes"] = seen["bytes"]
+            if environ.get(ERROR_KEY):
+                line["error"] = environ[ERROR_KEY]
             logger.info(json.dumps(line, ensure_ascii=False))
 
         try:
@@ -95,6 +101,18 @@ def _note_user(response):
     if user is not None and getattr(user, "is_authenticated", False):
         request.environ[USER_KEY] = user.name
     return response
+
+
+def note_error(exc: BaseException) -> None:
+    """Name an unexpected error in the request's log line (`"error": "OverflowError"`),
+    also when the answer is not a 500: a batch that an error stopped half-way answers 200,
+    with the steps it stopped at `not_done`. The type only: a message may quote the
+    request's data. The traceback goes to the app's log."""
+    from flask import has_request_context, request
+    if has_request_context():
+        names = request.environ.get(ERROR_KEY)
+        name = type(exc).__name__
+        request.environ[ERROR_KEY] = f"{names}, {name}" if names else name
 
 
 def init_app(app: Flask) -> None:

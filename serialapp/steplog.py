@@ -40,6 +40,7 @@ class StepLog:
     _new_plan: object = None                   # this attempt's plan, until first written
     _claiming: bool = False                    # the claim is in the open transaction
     _plan_written: bool = False                # the plan is in the open transaction
+    unfinished: bool = False                   # an unexpected error left steps not done
 
     @classmethod
     def load(cls, conn: Connection, user_id: int, key: str, fingerprint: str) -> "StepLog":

@@ -29,7 +29,7 @@ def _format(args) -> str:
 # Recalls name customers with their contact details: a manager's list, not a picker's.
 @bp.get("/recall")
 @require_role(SETUP_ROLE)
-@validated(query=rs.RecallQuery, tags=("recall",))
+@validated(query=rs.RecallQuery, errors=(404,), tags=("recall",))
 def recall():
     scope = recalls.parse_scope(request.args, allowed_extra=("format",))
     if _format(request.args) == "csv":
@@ -48,7 +48,7 @@ def _saved_view(r: Recall) -> dict:
 @bp.post("/recalls")
 @idempotent
 @require_role(SETUP_ROLE)
-@validated(query=rs.NoQuery, json=rs.SaveRecall, ok=201, tags=("recall",))
+@validated(query=rs.NoQuery, json=rs.SaveRecall, ok=201, errors=(404,), tags=("recall",))
 def save_recall():
     body = json_body()
     name = body.pop("name", None)
@@ -76,7 +76,7 @@ def _get_recall(recall_id: int) -> Recall:
     return found
 
 
-@bp.get("/recalls/<int:recall_id>")
+@bp.get("/recalls/<int(max=2147483647):recall_id>")
 @require_role(SETUP_ROLE)
 @validated(query=rs.FormatQuery, errors=(404,), tags=("recall",))
 def get_recall(recall_id):
@@ -86,7 +86,7 @@ def get_recall(recall_id):
     return {**_saved_view(saved), **recalls.result(saved.scope)}
 
 
-@bp.post("/recalls/<int:recall_id>/quarantine")
+@bp.post("/recalls/<int(max=2147483647):recall_id>/quarantine")
 @idempotent
 @require_role(SETUP_ROLE)
 @validated(query=rs.NoQuery, json=rs.QuarantineRecall, errors=(404,), tags=("recall",))

@@ -202,11 +202,35 @@ _ERRORS = {400: "Malformed request, or a field missing or invalid (the message n
            401: "No or bad token.", 403: "The user's role may not do this."}
 
 
-def responses(ok: int = 200, model=None, *errors: int) -> Response:
+class _Answers(Response):
+    """spectree's Response, which knows JSON bodies only, plus other media types the
+    success answer may come in (a CSV download of the same listing)."""
+
+    def __init__(self, ok: int, media: tuple, **codes):
+        super().__init__(**codes)
+        self.ok, self.media = str(ok), media
+
+    def generate_spec(self, *args, **kwargs) -> dict:
+        spec = super().generate_spec(*args, **kwargs)
+        if self.media and self.ok in spec:
+            content = spec[self.ok].setdefault("content", {})
+            if content:  # a JSON model: the others are alternatives to it
+                for media in self.media:
+                    content[media] = {"schema": {"type": "string"}}
+        return spec
+
+
+def responses(ok: int = 200, model=None, *errors: int, media: tuple = ()) -> Response:
     codes = {f"HTTP_{ok}": model}
     for status in (*_ERRORS, *errors):
         codes[f"HTTP_{status}"] = schemas.ErrorBody
-    return Response(**codes)
+    return _Answers(ok, media, **codes)
+
+
+def _downloads(query) -> tuple:
+    """text/csv when the query model takes format=csv."""
+    field = getattr(query, "model_fields", {}).get("format")
+    return ("text/csv",) if field is not None and "csv" in str(field.annotation) else ()
 
 
 def validated(*, query=schemas.ListQuery, json=None, form=None, ok: int = 200, resp=None,
@@ -214,7 +238,8 @@ def validated(*, query=schemas.ListQuery, json=None, form=None, ok: int = 200, r
     """Validate a view's query and body with the models, and describe it in the document.
     Every endpoint gets a query model, so an unknown query parameter is always a 400."""
     return api_spec.validate(query=query, json=json, form=form,
-                             resp=responses(ok, resp, *errors), tags=tags)
+                             resp=responses(ok, resp, *errors, media=_downloads(query)),
+                             tags=tags)
 
 
 def body():

@@ -20,7 +20,7 @@ def _rows(checked: importing.Checked) -> dict:
 @bp.post("/import/<kind>")
 @idempotent
 @require_role(SETUP_ROLE)
-@validated(form=schemas.ImportForm, resp=schemas.ImportResult, errors=(404, 413, 415),
+@validated(form=schemas.ImportForm, resp=schemas.ImportResult, errors=(404, 413, 415, 422),
            tags=("import",))
 def import_file(kind):
     """Import a CSV file: kind `serials` (opening stock), `products`, `customers`,

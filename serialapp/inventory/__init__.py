@@ -1,6 +1,8 @@
 """Receive, move, pick, unpick, ship, return, quarantine, release, scrap: the only code
 that writes serial state. Each serial is its own transaction, so one bad scan in a batch
-refuses that scan alone.
+refuses that scan alone; an unexpected error stops the batch with an honest answer (the
+serials before it done, it and the rest `not_done`: steps._run_steps). A ship is one
+transaction: the order's picked units go together or not at all.
 
 Concurrency: every serial carries a `version`; a transition is a conditional UPDATE on
 (id, version) and a row count other than 1 means another request got there first, so

@@ -26,6 +26,9 @@ class Outcome:
     results: list = field(default_factory=list)
     ignored: list = field(default_factory=list)  # scanned texts that are not serials
     from_images: set = field(default_factory=set)  # texts decoded from photos, not typed
+    # An unexpected error stopped the steps: some answer `not_done`, and a retry with the
+    # request's Idempotency-Key does them (the answer is not kept as final).
+    unfinished: bool = False
 
     def add(self, text: str, result: dict) -> None:
         error = result.get("error")

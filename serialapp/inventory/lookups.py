@@ -7,7 +7,7 @@ from functools import lru_cache
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
-from .. import identifiers, serials
+from .. import identifiers, messages, serials
 from ..errors import refusal, refuse
 from ..extensions import db
 from ..hotpath import Prepared
@@ -17,9 +17,11 @@ from ..models import Location, Product, PurchaseOrder, SalesOrder, Serial
 def by_key(column, value, field: str, what: str, code: str, *, required: bool):
     """The row whose `column` is `value`: None if not given and optional, else 400/404."""
     if value is None or not str(value).strip():
-        if required:
+        if not required:
+            return None
+        if f"missing_field/{field}" in messages.MESSAGES:
             raise refuse(400, f"missing_field/{field}")
-        return None
+        raise refuse(404, code, value="with a blank name")  # a blank key in a path
     row = db.session.scalar(select(column.class_).where(column == str(value).strip()))
     if row is None:
         raise refuse(404, code, value=value)

@@ -1,7 +1,5 @@
 """Pick, unpick and ship: serials onto a sales order and out to its customer."""
 from dataclasses import dataclass
-from datetime import timedelta
-
 from sqlalchemy import case, exists, select, update
 from sqlalchemy.engine import Connection
 
@@ -9,6 +7,7 @@ from .. import lifecycle, messages, steplog
 from ..errors import refusal, refuse
 from ..extensions import db
 from ..models import Event, SalesOrder, SalesOrderLine, Serial, utcnow
+from ..records.stats import warranty_until
 from .base import Actor, Outcome
 from .lookups import _BY_ID_SQL, Unit, get_sales_order
 from .steps import _bump_line, _next, _ok, _place, _run_steps, _scanned, _serial_steps, _transition
@@ -99,9 +98,10 @@ def ship(actor: Actor, *, order=None, partial=False) -> Outcome:
             raise refuse(409, "nothing_to_ship", order=so.number)
         return [list(row) for row in picked]
     picked = steplog.plan(compute)
+    # All or nothing: an order (or what is picked of it) leaves whole, or stays as it is.
     outcome = _run_steps(Outcome(), [
         (text, lambda c, sid=serial_id: _ship_one(c, actor, so, _unit_by_id(c, sid)))
-        for serial_id, text in picked])
+        for serial_id, text in picked], whole=True)
     _settle_order(so.id)
     return outcome
 
@@ -109,7 +109,7 @@ def ship(actor: Actor, *, order=None, partial=False) -> Outcome:
 def _ship_one(conn: Connection, actor: Actor, so: OpenOrder, unit: Unit) -> dict:
     status = _next(unit, "ship")
     now = utcnow()
-    warranty = now.date() + timedelta(days=unit.warranty_days or 0)
+    warranty = warranty_until(now, unit.warranty_days)
     # A shipped unit is with its customer, on no shelf of ours (the event keeps the shelf).
     return _transition(conn, unit, actor, "ship", status, {
         "customer_id": so.customer_id, "shipped_at": now, "warranty_until": warranty,

@@ -88,13 +88,14 @@ def _step_connection():
 
 class _Group:
     """The open transaction a run of steps shares, committed every GROUP_STEPS steps or
-    GROUP_S seconds and at the end."""
+    GROUP_S seconds and at the end; with `whole`, only at the end (all or nothing).
+    `pending` counts the steps done in the open transaction, not yet committed."""
 
-    def __init__(self, conn: Connection, log: steplog.StepLog | None):
-        self.conn, self.log = conn, log
+    def __init__(self, conn: Connection, log: steplog.StepLog | None, whole: bool = False):
+        self.conn, self.log, self.whole = conn, log, whole
         self.tx = None
         self.gate = None
-        self.steps = 0
+        self.pending = 0
         self.started = 0.0
 
     def savepoint(self):
@@ -111,13 +112,16 @@ class _Group:
         return self.conn.begin_nested()
 
     def done_one(self) -> None:
-        self.steps += 1
-        if self.steps >= GROUP_STEPS or time.monotonic() - self.started >= GROUP_S:
+        self.pending += 1
+        if not self.whole and (self.pending >= GROUP_STEPS
+                               or time.monotonic() - self.started >= GROUP_S):
             self.commit()
 
     def commit(self) -> None:
+        """Commit the open transaction. If that fails, its steps are not done (`pending`
+        still counts them) and the error goes on to the caller."""
         if self.tx is not None:
-            tx, self.tx, self.steps = self.tx, None, 0
+            tx, self.tx = self.tx, None
             try:
                 tx.commit()
             except BaseException:
@@ -126,12 +130,14 @@ class _Group:
                 raise
             finally:
                 self._open_gate()
+            self.pending = 0
             if self.log is not None:
                 self.log.recorded()
 
     def rollback(self) -> None:
+        """Undo the open transaction (`pending` still counts the steps it undid)."""
         if self.tx is not None:
-            tx, self.tx, self.steps = self.tx, None, 0
+            tx, self.tx = self.tx, None
             try:
                 tx.rollback()
             finally:
@@ -147,16 +153,17 @@ class _Group:
 
 def _run_step(group: _Group, text: str, step, index: int = 0) -> dict:
     """Run `step(conn)` for one serial in a savepoint of the group's transaction, retrying
-    lost races. With a step log (a keyed request), a step an earlier attempt did answers as
-    it did then, and a new step's result is stored in the transaction that does it."""
+    lost races; a refusal is its result. With a step log (a keyed request), the result is
+    stored in the transaction that does the step. Anything else that goes wrong (a bug, a
+    database failure) is raised, with the step's savepoint rolled back: the step did
+    nothing."""
     log = group.log
-    if log is not None and index in log.done:
-        return log.done[index]
+    failure: BaseException | None = None
     for attempt in range(12):
         try:
             savepoint = group.savepoint()
         except OperationalError as exc:  # BEGIN IMMEDIATE waited its whole busy timeout
-            if not _is_locked(exc):
+            if not _is_locked(exc) or group.pending:
                 raise
             group.rollback()
             time.sleep(0.005 * (attempt + 1))
@@ -167,9 +174,15 @@ def _run_step(group: _Group, text: str, step, index: int = 0) -> dict:
         except StepError as exc:
             savepoint.rollback()
             result = exc.as_result(text)
-        except (_Conflict, IntegrityError):
+        except _Conflict:
             savepoint.rollback()
             continue  # someone else changed it: read again and decide again
+        except IntegrityError as exc:
+            savepoint.rollback()
+            # Most likely a racing request inserted the same row: read again. One that
+            # stays through every try is no race but a real failure (raised below).
+            failure = exc
+            continue
         except OperationalError as exc:
             savepoint.rollback()
             if not _is_locked(exc):
@@ -181,25 +194,104 @@ def _run_step(group: _Group, text: str, step, index: int = 0) -> dict:
             raise
         if log is not None:
             log.record(group.conn, index, result)
-        group.done_one()
         return result
+    if failure is not None:
+        raise failure
     return refusal("busy/step").as_result(text)
 
 
-def _run_steps(outcome: "Outcome", items: list[tuple[str, object]]) -> "Outcome":
+def _not_done(text: str, key: str) -> dict:
+    return {"serial": text, "ok": False, "error": {"code": "not_done",
+                                                    "message": messages.say(key)}}
+
+
+def _run_steps(outcome: "Outcome", items: list[tuple[str, object]], *,
+               whole: bool = False) -> "Outcome":
     """Each (text, step) in order, each its own atomic step, committed in groups on the
-    service's connection; all committed when this returns."""
+    service's connection; all committed when this returns.
+
+    An unexpected error in a step (a bug, a database failure) stops the run there and is
+    logged; the answer stays honest: the steps before it answer as done (they are
+    committed), it and the steps after it answer `not_done` (nothing of theirs is), and
+    the request is left unfinished, so that a retry with its Idempotency-Key does the rest.
+    With `whole` (a ship of several serials), the steps are one transaction: all of them
+    are done, or, when one is refused or fails, none is (the others answer `not_done`)."""
     log = steplog.current()
+    results: list[tuple[str, dict]] = []
+    failed: int | None = None  # the index of the step that failed unexpectedly
     with _step_connection() as conn:
-        group = _Group(conn, log)
+        group = _Group(conn, log, whole=whole)
         try:
             for index, (text, step) in enumerate(items):
-                outcome.add(text, _run_step(group, text, step, index))
-            group.commit()
+                if log is not None and index in log.done:  # done by an earlier attempt
+                    results.append((text, log.done[index]))
+                    continue
+                result = _run_step(group, text, step, index)
+                results.append((text, result))
+                if whole and not result["ok"]:
+                    break  # refused: nothing of the whole is done (rolled back below)
+                group.done_one()
+            if whole and results and not results[-1][1]["ok"]:
+                group.rollback()
+                culprit = len(results) - 1
+                results = [(t, r if i == culprit else _not_done(t, "not_done/whole"))
+                           for i, (t, r) in enumerate(results)] + \
+                          [(t, _not_done(t, "not_done/whole")) for t, _ in items[culprit + 1:]]
+            else:
+                group.commit()
+        except Exception as exc:  # noqa: BLE001  (anything: the answer says what was done)
+            failed = len(results)
+            results = _after_failure(group, items, results, whole, exc)
         except BaseException:
             group.rollback()
             raise
+    for text, result in results:
+        outcome.add(text, result)
+    if failed is not None:
+        outcome.unfinished = True
+        if log is not None:
+            log.unfinished = True
     return outcome
+
+
+def _after_failure(group: _Group, items, results, whole: bool, exc: Exception) -> list:
+    """The honest results after an unexpected error at step len(results)."""
+    failed = len(results)
+    _log_failure(exc, failed, len(items))
+    if not whole and group.tx is not None:
+        # The failed step's savepoint was rolled back: the steps before it in the open
+        # transaction are whole, and committed now. If even that fails, they are not done.
+        try:
+            group.commit()
+        except Exception as again:  # noqa: BLE001
+            _log_failure(again, failed, len(items))
+    try:
+        group.rollback()  # whole: nothing is kept; else only a transaction that failed
+    except Exception as again:  # noqa: BLE001  (a dead connection: nothing of it is kept)
+        _log_failure(again, failed, len(items))
+    undone = len(results) if whole else group.pending  # the last ones were never committed
+    group.pending = 0
+    done = len(results) - undone
+
+    def why(i: int) -> str:
+        if i > failed:
+            return "not_done/whole" if whole else "not_done/after"
+        if i < failed and whole and failed < len(items):
+            return "not_done/whole"  # undone because another unit of the order failed
+        return "not_done/failed"  # the failed step, or one whose commit failed
+    return results[:done] + [(t, _not_done(t, why(i))) for i, (t, _) in enumerate(items)
+                             if i >= done]
+
+
+def _log_failure(exc: Exception, index: int, total: int) -> None:
+    """The traceback to the app's log; the request's log line names the error."""
+    from flask import current_app, has_app_context
+
+    from .. import requestlog
+    if has_app_context():
+        current_app.logger.error("step %d of %d failed unexpectedly; it and the steps after "
+                                 "it answer not_done", index + 1, total, exc_info=exc)
+    requestlog.note_error(exc)
 
 
 def _texts(serials) -> list[str]:

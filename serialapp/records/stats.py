@@ -87,11 +87,16 @@ class WarrantyVerdict:
 
 def warranty_until(shipped: datetime | date | None, warranty_days: int) -> date | None:
     """The last day of cover: the ship date plus the product's warranty (what
-    inventory.ship writes on the unit; said here once so the tests check the rule)."""
+    inventory.ship writes on the unit; said here once so the tests check the rule). A
+    warranty that runs past the last day a date can hold (a product saved with an absurd
+    length) ends on that day, 9999-12-31: for ever, as far as anyone will look."""
     if shipped is None:
         return None
     day = shipped.date() if isinstance(shipped, datetime) else shipped
-    return day + timedelta(days=warranty_days)
+    try:
+        return day + timedelta(days=warranty_days or 0)
+    except OverflowError:
+        return date.max if (warranty_days or 0) > 0 else date.min
 
 
 def warranty_verdict(until: date | None, today: date) -> WarrantyVerdict:

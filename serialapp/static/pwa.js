@@ -247,6 +247,32 @@
     button.addEventListener("click", () => window.print());
   });
 
+  // ------------------------------------------------------------ copy buttons
+  // <button data-copy="#id">: copies that field's text (an API token shown once).
+  document.querySelectorAll("[data-copy]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const field = document.querySelector(button.dataset.copy);
+      if (!field) return;
+      field.focus();
+      field.select();
+      let done = false;
+      try {
+        await navigator.clipboard.writeText(field.value);
+        done = true;
+      } catch (e) {
+        try {
+          done = document.execCommand("copy");
+        } catch (e2) {
+          done = false;
+        }
+      }
+      const label = button.dataset.label || button.textContent;
+      button.dataset.label = label;
+      button.textContent = done ? (button.dataset.copied || "Copied") :
+        "Selected: copy it with your phone's menu";
+    });
+  });
+
   // ------------------------------------------------------------ logout
   // Queued scans belong to the user who made them: warn before leaving them behind, and
   // forget this user's page copies so the next person on this phone never sees them.

@@ -162,3 +162,29 @@ class PurchaseOrderForm(OrderForm):
 
 class SalesOrderForm(OrderForm):
     customer = SelectField("Customer", [InputRequired("Choose the customer.")], choices=[])
+
+
+# ---------------------------------------------------------------- users (admin)
+
+ROLE_CHOICES = choices([("picker", "Picker: receives, moves, picks and ships"),
+                        ("manager", "Manager: also products, orders, returns, reports"),
+                        ("admin", "Admin: also users and API tokens")])
+
+
+class NewUserForm(FlaskForm):
+    name = StringField("Name (what they log in with)", [_required("name"), Length(
+        max=80, message="A name is at most 80 characters.")])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="picker")
+    password = PasswordField("Password", [_required("password"), Length(
+        min=6, message="A password needs at least 6 characters.")],
+        description="At least 6 characters. Tell it to them; they cannot see it here again.")
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField("New password", [_required("new password"), Length(
+        min=6, message="A password needs at least 6 characters.")],
+        description="Their sessions end and their API tokens are revoked.")
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: the form carries only the CSRF token."""

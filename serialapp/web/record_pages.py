@@ -62,7 +62,7 @@ def _saved(recall_id: int) -> Recall:
     return found
 
 
-@bp.get("/recalls/<int:recall_id>")
+@bp.get("/recalls/<int(max=2147483647):recall_id>")
 @role_required(lifecycle.SETUP_ROLE)
 def recall_saved(recall_id):
     saved = _saved(recall_id)
@@ -77,7 +77,7 @@ def recall_saved(recall_id):
                            title=saved.name)
 
 
-@bp.post("/recalls/<int:recall_id>/quarantine")
+@bp.post("/recalls/<int(max=2147483647):recall_id>/quarantine")
 @role_required(lifecycle.SETUP_ROLE)
 def recall_quarantine(recall_id):
     saved = _saved(recall_id)
