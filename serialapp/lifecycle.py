@@ -7,7 +7,10 @@ PICKED = "picked"
 SHIPPED = "shipped"
 QUARANTINED = "quarantined"
 SCRAPPED = "scrapped"
-STATUSES = (IN_STOCK, PICKED, SHIPPED, QUARANTINED, SCRAPPED)
+# Not found where the records put it in a stocktake: location_id still says where it was
+# last, so "where was it last" keeps its answer; `found` (or a move) brings it back.
+MISSING = "missing"
+STATUSES = (IN_STOCK, PICKED, SHIPPED, QUARANTINED, SCRAPPED, MISSING)
 
 ROLES = ("picker", "manager", "admin")
 SOURCES = ("camera", "photo", "wedge", "manual", "import")
@@ -56,7 +59,11 @@ RULES = {
     "return": Rule(frozenset({SHIPPED}), None, "manager"),  # target from the disposition
     "quarantine": Rule(frozenset({IN_STOCK}), QUARANTINED, "manager"),
     "release": Rule(frozenset({QUARANTINED}), IN_STOCK, "manager"),
-    "scrap": Rule(frozenset({IN_STOCK, QUARANTINED}), SCRAPPED, "manager"),
+    # A missing unit may be written off too (a theft or loss in the bound book).
+    "scrap": Rule(frozenset({IN_STOCK, QUARANTINED, MISSING}), SCRAPPED, "manager"),
+    # Stocktakes: what a count did not find, and a missing unit that turned up again.
+    "mark_missing": Rule(frozenset({IN_STOCK, QUARANTINED}), MISSING, "manager"),
+    "found": Rule(frozenset({MISSING}), IN_STOCK, "manager"),
 }
 
 # A manager creates the things serials refer to; an admin manages people.
@@ -76,7 +83,7 @@ def may(role: str | None, action: str) -> bool:
 
 _DONE = {"move": "moved", "pick": "picked", "unpick": "unpicked", "ship": "shipped",
          "return": "returned", "quarantine": "quarantined", "release": "released",
-         "scrap": "scrapped"}
+         "scrap": "scrapped", "mark_missing": "marked missing", "found": "marked found"}
 
 
 def _refusal(action: str, status: str | None) -> TransitionError:
@@ -88,7 +95,8 @@ def _refusal(action: str, status: str | None) -> TransitionError:
     if action == "pick":
         reasons = {PICKED: "It is already picked for an order.",
                    SHIPPED: "It has already been shipped.",
-                   QUARANTINED: "It is in quarantine."}
+                   QUARANTINED: "It is in quarantine.",
+                   MISSING: "It is marked missing: move it to a shelf first."}
         return TransitionError("serial_not_available",
                                reasons.get(status, f"It is {status.replace('_', ' ')}."))
     if action == "receive":

@@ -86,6 +86,17 @@ MESSAGES = {
     "nothing_to_ship": "Nothing is picked for order {order} yet.",
     # lifecycle (lifecycle.py says the reason; this is how it reads)
     "transition": "{reason}",
+    # stocktakes (counts)
+    "unknown_stocktake": "There is no count {value}: check the number in the list of counts.",
+    "stocktake_closed": "This count is closed, so nothing more is counted in it.",
+    "stocktake_not_closed": "Close the count first: its differences are listed then.",
+    "stocktake_already_open": "A count of {value} is open already, so join that one.",
+    "not_in_count": "This count is of {sku} only, so this unit is not counted in it.",
+    "not_in_count/location": "This count is of {location}: count other places in a count of "
+                             "their own.",
+    "not_a_serial/location": "That is the label of location {location}, not a serial.",
+    "unknown_difference": "There is no such difference in this count.",
+    "resolution_not_allowed": "That is not a fix for this difference: use one of its buttons.",
     # the server
     "busy": "The system is busy, so this will be sent again in a moment.",
     "busy/step": "The system is busy, so scan it again.",
@@ -103,6 +114,8 @@ REPEATS = {
     "received": "Already received here.",
     "picked": "Already picked for {order}.",
     "at": "Already at {location}.",
+    "counted": "Already counted in this count.",
+    "resolved": "Already resolved.",
 }
 
 

@@ -282,3 +282,70 @@ class BookEntry(db.Model):
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     event: Mapped[Event] = relationship()
     user: Mapped[User | None] = relationship()
+
+
+class Stocktake(db.Model):
+    """A count (a cycle count): of a location, a product, both, or the whole site (neither).
+    Open while people scan; closing it compares what was scanned with what the records
+    expected and writes the differences (StocktakeDifference) and the totals (`summary`)."""
+    __tablename__ = "stocktakes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # At close: expected, found, missing, unexpected, and per location [expected, found].
+    summary: Mapped[dict | None] = mapped_column(JSON)
+    location: Mapped[Location | None] = relationship()
+    product: Mapped[Product | None] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+
+
+class StocktakeScan(db.Model):
+    """One serial counted: who scanned it, where, when and how. Once per count: `key` is
+    the serial's id (s<id>), or for a serial not known here its folded text (t<text>), so
+    two people scanning one unit at once count it once."""
+    __tablename__ = "stocktake_scans"
+    __table_args__ = (UniqueConstraint("stocktake_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stocktake_id: Mapped[int] = mapped_column(ForeignKey("stocktakes.id"))
+    key: Mapped[str] = mapped_column(String(210))
+    serial_id: Mapped[int | None] = mapped_column(ForeignKey("serials.id"))
+    text: Mapped[str] = mapped_column(String(100))  # as scanned (a GS1 string keeps its lot)
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(16), default="manual")
+    serial: Mapped[Serial | None] = relationship()
+    location: Mapped[Location | None] = relationship()
+    user: Mapped[User | None] = relationship()
+
+
+class StocktakeDifference(db.Model):
+    """What a closed count found different from the records: `missing` (expected, not
+    scanned) or `unexpected` (scanned; `reason` elsewhere, status or unknown), with the
+    records as they stood at close, and how a manager resolved it (the serial's own event
+    says what changed)."""
+    __tablename__ = "stocktake_differences"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stocktake_id: Mapped[int] = mapped_column(ForeignKey("stocktakes.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(16))
+    serial_id: Mapped[int | None] = mapped_column(ForeignKey("serials.id"))
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("stocktake_scans.id"))
+    text: Mapped[str] = mapped_column(String(100))
+    recorded_status: Mapped[str | None] = mapped_column(String(16))
+    recorded_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))  # counted here
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    serial: Mapped[Serial | None] = relationship()
+    scan: Mapped[StocktakeScan | None] = relationship()
+    recorded_location: Mapped[Location | None] = relationship(foreign_keys=[recorded_location_id])
+    location: Mapped[Location | None] = relationship(foreign_keys=[location_id])
+    resolved_by: Mapped[User | None] = relationship()

@@ -18,6 +18,11 @@ def move(actor: Actor, *, location=None, serials=None, sku=None, decoded=None) -
     texts, _ = _scanned(serials, decoded, outcome)
 
     def step(conn: Connection, unit: Unit) -> dict:
+        if unit.status == lifecycle.MISSING:
+            # A unit a count had marked missing, in someone's hands: found, and put here.
+            result = _transition(conn, unit, actor, "found", _next(unit, "found"),
+                                 {"location_id": to.id}, note="Found while moving it")
+            return {**result, "location": to.code, "note": "found: it was marked missing"}
         status = _next(unit, "move")
         if unit.location_id == to.id:
             return _ok(unit, messages.repeat("at", location=to.code))
