@@ -26,6 +26,7 @@ class Outcome:
     results: list = field(default_factory=list)
     ignored: list = field(default_factory=list)  # scanned texts that are not serials
     from_images: set = field(default_factory=set)  # texts decoded from photos, not typed
+    cases: list = field(default_factory=list)  # scanned cases (SSCC) and the packs inside
 
     def add(self, text: str, result: dict) -> None:
         error = result.get("error")
@@ -38,4 +39,6 @@ class Outcome:
         body = {"results": self.results}
         if self.ignored:
             body["ignored"] = self.ignored
+        if self.cases:
+            body["cases"] = self.cases
         return body
