@@ -66,6 +66,17 @@ RULES = {
     "found": Rule(frozenset({MISSING}), IN_STOCK, "manager"),
 }
 
+# A unit received against a purchase order whose supplier listed the serials it shipped,
+# and that the list does not vouch for (not on it, or another lot or expiry), is received
+# straight into quarantine as suspect: received, but not pickable until a manager decides.
+RECEIVE_STATUSES = (IN_STOCK, QUARANTINED)
+
+
+def received_status(suspect: bool) -> str:
+    """The status a unit is received in: in stock, or quarantined when it is suspect."""
+    return QUARANTINED if suspect else RULES["receive"].target
+
+
 # A manager creates the things serials refer to; an admin manages people.
 SETUP_ROLE = "manager"
 ADMIN_ROLE = "admin"

@@ -72,6 +72,10 @@ MESSAGES = {
     "sku_not_on_order/purchase": "{sku} is not on purchase order {po}.",
     "po_not_open": "Purchase order {po} is {status}, so nothing more is received on it.",
     "over_receipt": "Purchase order {po} expects {qty} of {sku}, and all have been received.",
+    # a case (SSCC) scanned on the receive page
+    "unknown_case": "No shipment document on {po} lists this case: open it and scan each unit.",
+    "unknown_case/any": "No open purchase order lists this case: choose the order, or open it "
+                        "and scan each unit.",
     # orders
     "sku_not_on_order": "{sku} is not on order {order}.",
     "order_closed": "Order {order} has already shipped.",
@@ -107,6 +111,18 @@ MESSAGES = {
     "not_done/whole": "Not shipped: the order ships all at once, and another of its units "
                       "could not go.",
 }
+
+# Why a unit received against a supplier's list of expected serials is suspect: received,
+# but into quarantine, and shown in red with this reason.
+SUSPECTS = {
+    "suspect/not_listed": "Not on the supplier list for {po}: quarantined as suspect, so set it "
+                          "aside for a manager.",
+    "suspect/lot": "Lot {lot} is not the lot {listed} the supplier listed: quarantined as "
+                   "suspect, so set it aside.",
+    "suspect/expiry": "Expiry {expiry} is not the {listed} the supplier listed: quarantined as "
+                      "suspect, so set it aside.",
+}
+MESSAGES.update(SUSPECTS)
 
 # Answers that are not refusals: the scan had already been done. Shown apart (neither
 # green nor red) on every page alike.

@@ -2,8 +2,8 @@
 from datetime import datetime, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary,
+                        String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -349,3 +349,76 @@ class StocktakeDifference(db.Model):
     recorded_location: Mapped[Location | None] = relationship(foreign_keys=[recorded_location_id])
     location: Mapped[Location | None] = relationship(foreign_keys=[location_id])
     resolved_by: Mapped[User | None] = relationship()
+class Shipment(db.Model):
+    """A supplier's shipping document attached to a purchase order (a CSV list, or an
+    EPCIS document), kept whole as it came: the transaction data a regulator may ask for
+    is the document itself, the information read from it, and the statement it makes."""
+    __tablename__ = "shipments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"), index=True)
+    format: Mapped[str] = mapped_column(String(24))   # csv, epcis-1.2-xml, epcis-2.0-jsonld...
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    media_type: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    units: Mapped[int] = mapped_column(Integer)
+    shipped_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # What the document says: seller, buyer, business transactions, transaction statement.
+    info: Mapped[dict] = mapped_column(JSON, default=dict)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The document's bytes: read only when downloaded (deferred).
+    document: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    purchase_order: Mapped[PurchaseOrder] = relationship()
+    user: Mapped[User | None] = relationship()
+
+
+class ExpectedSerial(db.Model):
+    """One unit a shipment's document says was shipped on a purchase order: what receiving
+    checks each scan against. Received is found by joining serials on (product, serial_key,
+    purchase order); nothing here changes when a unit arrives."""
+    __tablename__ = "expected_serials"
+    __table_args__ = (
+        UniqueConstraint("purchase_order_id", "product_id", "serial_key"),
+        Index("ix_expected_serials_gtin_serial", "gtin", "serial"),
+        Index("ix_expected_serials_product_key", "product_id", "serial_key"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), index=True)
+    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    gtin: Mapped[str | None] = mapped_column(String(14))
+    serial: Mapped[str] = mapped_column(String(100))
+    serial_key: Mapped[str] = mapped_column(String(200))
+    lot: Mapped[str | None] = mapped_column(String(40))
+    expiry: Mapped[datetime | None] = mapped_column(Date)
+    case_sscc: Mapped[str | None] = mapped_column(String(18), index=True)
+    product: Mapped[Product] = relationship()
+    shipment: Mapped[Shipment] = relationship()
+
+
+class ExpectedCase(db.Model):
+    """A case (SSCC) a shipment's document lists, with the case holding it (a pallet). It
+    counts as opened once a picker confirmed receiving everything it holds."""
+    __tablename__ = "expected_cases"
+    __table_args__ = (UniqueConstraint("purchase_order_id", "sscc"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), index=True)
+    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"))
+    sscc: Mapped[str] = mapped_column(String(18), index=True)
+    parent_sscc: Mapped[str | None] = mapped_column(String(18))
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime)
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class SuspectReceipt(db.Model):
+    """A unit received against a purchase order's expected serials that the list does not
+    vouch for (not on it, or another lot or expiry): received into quarantine, and why.
+    Written in the receive's own step, with the serial and its event."""
+    __tablename__ = "suspect_receipts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial_id: Mapped[int] = mapped_column(ForeignKey("serials.id"), unique=True)
+    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    serial: Mapped[Serial] = relationship()

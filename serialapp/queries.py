@@ -88,16 +88,22 @@ def _serials_by_product(column, order_id: int) -> dict[int, list[Serial]]:
     return grouped
 
 
-def purchase_order_view(po: PurchaseOrder) -> dict:
+def purchase_order_view(po: PurchaseOrder, expected: bool = True) -> dict:
+    """The order, its lines and the serials received on each; with `expected`, what the
+    supplier's lists say (expected_serials: expected, received, missing, suspect)."""
     received = _serials_by_product(Serial.purchase_order_id, po.id)
     lines = [{"sku": ln.product.sku, "name": ln.product.name, "qty": ln.qty,
               "received": ln.received_qty,
               "serials": [s.serial for s in received.get(ln.product_id, [])]} for ln in po.lines]
-    return {"number": po.number, "supplier": po.supplier.name, "supplier_code": po.supplier.code,
+    view = {"number": po.number, "supplier": po.supplier.name, "supplier_code": po.supplier.code,
             "status": po.status, "created_at": iso(po.created_at),
             "complete": all(ln.received_qty >= ln.qty for ln in po.lines),
             "received": sum(ln.received_qty for ln in po.lines),
             "expected": sum(ln.qty for ln in po.lines), "lines": lines}
+    if expected:
+        from .records import shipments
+        view["expected_serials"] = shipments.summary(po)
+    return view
 
 
 def sales_order_view(so: SalesOrder) -> dict:

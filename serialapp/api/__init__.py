@@ -32,7 +32,7 @@ def _http_error(exc: HTTPException):
     return error_body(exc.code, _HTTP_CODES.get(exc.code, "error"), exc.description)
 
 
-from . import actions, labels, records, resources, search, stocktakes, transfer  # noqa: E402,F401,E501  (routes on bp)
+from . import actions, expected, labels, records, resources, search, stocktakes, transfer  # noqa: E402,F401,E501  (routes on bp)
 
 
 from .spec import api_spec, validated  # noqa: E402

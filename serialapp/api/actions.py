@@ -34,7 +34,8 @@ DOCS = {
 # action -> (service function, fields it takes)
 ACTIONS = {
     "receive": (inventory.receive,
-                ("location", "purchase_order", "sku", "lot", "expiry", "serials", "generate")),
+                ("location", "purchase_order", "sku", "lot", "expiry", "serials", "generate",
+                 "open_case")),
     "move": (inventory.move, ("location", "serials", "sku")),
     "pick": (inventory.pick, ("order", "serials", "sku")),
     "unpick": (inventory.unpick, ("order", "location", "serials", "sku")),

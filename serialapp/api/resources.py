@@ -10,7 +10,7 @@ from ..idempotency import idempotent
 from ..inventory import by_key
 from ..lifecycle import SETUP_ROLE
 from ..models import Customer, Location, Product, PurchaseOrder, SalesOrder, Supplier
-from . import bp, schemas as s
+from . import bp, expected_schemas as xs, schemas as s
 from .spec import body, query, validated
 
 
@@ -36,7 +36,7 @@ SCHEMAS = {
     "locations": (s.LocationCreate, s.LocationEdit, s.Location, s.LocationList, s.ListQuery),
     "customers": (s.PartyCreate, s.PartyEdit, s.Party, s.CustomerList, s.CsvListQuery),
     "suppliers": (s.PartyCreate, s.PartyEdit, s.Party, s.SupplierList, s.ListQuery),
-    "purchase-orders": (s.PurchaseOrderCreate, None, s.Order, s.PurchaseOrderList,
+    "purchase-orders": (s.PurchaseOrderCreate, None, xs.PurchaseOrder, s.PurchaseOrderList,
                         s.PurchaseOrderListQuery),
     "sales-orders": (s.SalesOrderCreate, None, s.Order, s.SalesOrderList,
                      s.SalesOrderListQuery),
@@ -55,6 +55,7 @@ CSV_EXPORTS = {"customers": exporting.customers, "sales-orders": exporting.sales
 # Listings stay light: no per-row counts or serial lists.
 LIST_VIEWS = {
     "products": lambda p: queries.product_view(p, counts=False),
+    "purchase-orders": lambda po: queries.purchase_order_view(po, expected=False),
     "customers": lambda c: queries.customer_view(c, holdings=False),
 }
 
@@ -122,7 +123,7 @@ def _po_decision(decide, name: str, doc: str):
         po = by_key(PurchaseOrder.number, number, "key", "purchase order", "unknown_order",
                     required=True)
         return queries.purchase_order_view(decide(po))
-    return validated(resp=s.Order, errors=(404, 409), tags=("purchase-orders",))(
+    return validated(resp=xs.PurchaseOrder, errors=(404, 409), tags=("purchase-orders",))(
         _named(view, name, doc))
 
 

@@ -187,6 +187,10 @@ class Receive(ActionBase):
     generate: Annotated[int, Field(ge=1, le=1000)] | None = Field(
         None, description="Instead of serials: mint N new serials from the product's "
                           "template.")
+    open_case: bool | None = Field(
+        None, description="With a scanned case (SSCC) a shipment document lists: receive "
+                          "every pack inside it. Without it, the answer's `cases` lists the "
+                          "packs and nothing is received.")
 
 
 class Move(ActionBase):
@@ -349,6 +353,9 @@ class StepResult(Open):
     sku: str | None = None
     status: str | None = None
     error: ErrorDetail | None = Field(None, description="Why this one serial was refused.")
+    suspect: bool | None = Field(None, description="Received into quarantine: the supplier's "
+                                                   "list does not vouch for it (`reason`).")
+    reason: str | None = None
 
 
 class ActionResult(Open):
@@ -356,6 +363,8 @@ class ActionResult(Open):
     ignored: list[dict[str, Any]] | None = None
     decoded: list[dict[str, Any]] | None = Field(None, description="With images: every "
                                                  "code read, with its corners.")
+    cases: list[dict[str, Any]] | None = Field(None, description="Scanned cases (SSCC) a "
+                                               "shipment document lists, with their packs.")
 
 
 class Decoded(Open):

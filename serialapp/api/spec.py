@@ -30,7 +30,7 @@ from . import schemas
 from .payload import FORM_MIMETYPES, json_body
 
 # Form values that are flags or whole numbers in the JSON form of the same request.
-_FORM_FLAGS = {"partial", "check"}
+_FORM_FLAGS = {"partial", "check", "open_case"}
 _FORM_WHOLE = {"generate", "expect"}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 

@@ -29,6 +29,7 @@ class Outcome:
     # An unexpected error stopped the steps: some answer `not_done`, and a retry with the
     # request's Idempotency-Key does them (the answer is not kept as final).
     unfinished: bool = False
+    cases: list = field(default_factory=list)  # scanned cases (SSCC) and the packs inside
 
     def add(self, text: str, result: dict) -> None:
         error = result.get("error")
@@ -41,4 +42,6 @@ class Outcome:
         body = {"results": self.results}
         if self.ignored:
             body["ignored"] = self.ignored
+        if self.cases:
+            body["cases"] = self.cases
         return body

@@ -1,5 +1,5 @@
 """Receive: new serials into stock, scanned, from a photo, or minted from a template."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import insert, select, update
@@ -9,6 +9,7 @@ from .. import identifiers, lifecycle, messages, serials, steplog
 from ..errors import StepError, busy, refusal, refuse
 from ..extensions import db
 from ..models import Event, Product, PurchaseOrder, PurchaseOrderLine, Serial, utcnow
+from . import expected
 from .base import MAX_GENERATE, Actor, Outcome
 from .lookups import (
     _interpret,
@@ -80,6 +81,7 @@ class _ReceiveContext:
     lot: str | None
     expiry: date | None
     literal: bool = False  # each text is a serial as it is (an import, a minted serial)
+    expected: bool = False  # the order has a supplier's list of serials to check against
 
 
 def _product_for(interp, ctx: _ReceiveContext, text: str) -> Product:
@@ -105,29 +107,43 @@ def _product_for(interp, ctx: _ReceiveContext, text: str) -> Product:
     raise refusal("unknown_sku/which")
 
 
-def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str) -> dict:
-    interp = identifiers.Interpretation(text=text, kind="text") if ctx.literal \
-        else _interpret(text)
-    serial_text = interp.serial if interp.kind in ("gs1", "imei", "vin") else interp.text
-    if serial_text:  # a text that cannot be a serial says so before "which product?"
-        serial_text = canonical_serial(serial_text, ctx.product.sku if ctx.product else None)
-    product = _product_for(interp, ctx, text)
-    if not serial_text:
-        raise refusal("invalid_serial/no_serial_in_gs1", product.sku)
+def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str,
+                 pack: "expected.Pack | None" = None) -> dict:
+    """One unit: a scanned text, or (`pack`) a unit its case's document lists."""
+    if pack is not None:
+        product = db.session.get(Product, pack.product_id)
+        serial_text, lot, expiry = pack.serial, pack.lot, pack.expiry
+    else:
+        interp = identifiers.Interpretation(text=text, kind="text") if ctx.literal \
+            else _interpret(text)
+        serial_text = interp.serial if interp.kind in ("gs1", "imei", "vin") else interp.text
+        if serial_text:  # a text that cannot be a serial says so before "which product?"
+            serial_text = canonical_serial(serial_text,
+                                           ctx.product.sku if ctx.product else None)
+        product = _product_for(interp, ctx, text)
+        if not serial_text:
+            raise refusal("invalid_serial/no_serial_in_gs1", product.sku)
+        lot, expiry = interp.lot or ctx.lot, interp.expiry or ctx.expiry
     serial_key = serials.key(serial_text, product.serials_case_sensitive)
     if not fits(product, serial_text):
         raise _pattern_refusal(product, serial_text)
-    existing = conn.execute(select(Serial.serial, Serial.status, Serial.location_id,
+    existing = conn.execute(select(Serial.id, Serial.serial, Serial.status, Serial.location_id,
                                    Serial.purchase_order_id).where(
         Serial.product_id == product.id, Serial.serial_key == serial_key)).first()
     if existing is not None:
         po_id = ctx.po.id if ctx.po else None
-        if existing.status == lifecycle.IN_STOCK and existing.location_id == ctx.location_id \
+        if existing.status in lifecycle.RECEIVE_STATUSES and \
+                existing.location_id == ctx.location_id \
                 and po_id in (None, existing.purchase_order_id):
             # The same label scanned twice while receiving: already done, not a second unit.
-            return {"serial": existing.serial, "sku": product.sku, "ok": True,
-                    "status": lifecycle.IN_STOCK, "note": messages.repeat("received"),
-                    "repeat": True}
+            repeat = {"serial": existing.serial, "sku": product.sku, "ok": True,
+                      "status": existing.status, "note": messages.repeat("received"),
+                      "repeat": True}
+            if existing.status == lifecycle.IN_STOCK:
+                return repeat
+            reason = expected.suspect_reason(conn, existing.id)
+            if reason is not None:  # a suspect scanned again: still said in red, and why
+                return {**repeat, "suspect": True, "reason": reason}
         raise refusal("duplicate_serial", product.sku, sku=product.sku)
     po_id = None
     if ctx.po:
@@ -139,19 +155,26 @@ def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str
             raise refusal("over_receipt", product.sku, po=ctx.po.number, qty=line.qty,
                           sku=product.sku)
         po_id = ctx.po.id
+    suspect = None
+    if ctx.expected and ctx.po is not None:
+        suspect, lot, expiry = expected.check(conn, ctx.po, product.id, serial_key, lot, expiry)
+    status = lifecycle.received_status(suspect is not None)
     now = utcnow()
     serial_id = conn.execute(insert(Serial).values(
         product_id=product.id, serial=serial_text, serial_key=serial_key,
         search_key=serials.search_key(serial_text), search_rev=serials.search_key(serial_text)[::-1],
-        status=lifecycle.IN_STOCK, version=1,
-        location_id=ctx.location_id, lot=interp.lot or ctx.lot,
-        expiry=interp.expiry or ctx.expiry, purchase_order_id=po_id, received_at=now)
+        status=status, version=1, location_id=ctx.location_id, lot=lot, expiry=expiry,
+        purchase_order_id=po_id, received_at=now)
     ).inserted_primary_key[0]
     conn.execute(insert(Event).values(
-        serial_id=serial_id, type="receive", to_status=lifecycle.IN_STOCK,
+        serial_id=serial_id, type="receive", to_status=status,
         to_location_id=ctx.location_id, purchase_order_id=po_id, user_id=actor.user_id,
-        source=actor.source, at=now))
-    return {"serial": serial_text, "sku": product.sku, "ok": True, "status": lifecycle.IN_STOCK}
+        source=actor.source, at=now, note=f"Suspect: {suspect}" if suspect else None))
+    answer = {"serial": serial_text, "sku": product.sku, "ok": True, "status": status}
+    if suspect:
+        expected.record_suspect(conn, serial_id, po_id, suspect)
+        answer.update(suspect=True, reason=suspect)
+    return answer
 
 
 def _mint(product: Product, count: int) -> list[str]:
@@ -183,13 +206,20 @@ def _lot(value) -> str | None:
 
 
 def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=None, expiry=None,
-            serials=None, generate=None, decoded=None, literal=False) -> Outcome:
+            serials=None, generate=None, decoded=None, literal=False,
+            open_case=False) -> Outcome:
     """Receive scanned texts (each interpreted: GS1, IMEI, a product barcode...), or with
-    `literal` (an import) serial numbers taken as they are, or `generate` new ones."""
+    `literal` (an import) serial numbers taken as they are, or `generate` new ones.
+
+    On an order with a supplier's list of expected serials, each unit is checked against
+    it: one the list does not vouch for is received into quarantine as suspect. A scanned
+    case (SSCC) the list knows answers with the packs it holds; sent again with
+    `open_case`, it receives them all and the case counts as opened."""
     ctx = _ReceiveContext(location_id=get_location(location).id, product=get_product(sku),
                           po=get_purchase_order(purchase_order), lot=_lot(lot),
                           expiry=_parse_expiry(expiry),
                           literal=literal or generate is not None)
+    ctx.expected = ctx.po is not None and expected.has_expected(ctx.po.id)
     log = steplog.current()
     resuming = log is not None and log.plan is not None
     if ctx.po is not None and ctx.po.status != lifecycle.PO_OPEN and not resuming:
@@ -214,7 +244,78 @@ def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=N
         texts, products = _scanned(serials, decoded, outcome)
         if ctx.product is None and len({p.id for p in products}) == 1:
             ctx.product = products[0]
-        if not texts and outcome.ignored:
-            return outcome  # only product barcodes: the page asks for the serial next
+        texts, steps, opened = _cases(actor, ctx, texts, outcome, open_case)
+        if not texts and not steps and (outcome.ignored or outcome.cases):
+            return outcome  # only product barcodes or cases: the page asks for what is next
+        items = [(t, lambda c, t=t: _receive_one(c, actor, ctx, t)) for t in texts] + steps
+        _run_steps(outcome, items)
+        for case in opened:
+            expected.mark_opened(case, actor)
+        return outcome
     return _run_steps(outcome, [(t, lambda c, t=t: _receive_one(c, actor, ctx, t))
                                 for t in texts])
+
+
+def _sscc_of(text: str) -> tuple[str | None, bool]:
+    """(the SSCC, surely a case) when a scanned text is a case label's (00) naming no unit.
+    A GS1 code says so itself; 00 and 18 digits with a right check digit, as a scanner
+    without symbology identifiers types it, may also be a long numeric serial: it is a case
+    only if a document lists one by that number."""
+    try:
+        interp = identifiers.interpret(text)
+    except identifiers.IdentifierError:
+        return None, False
+    if interp.kind == "gs1" and "00" in interp.ais and not interp.gtin and not interp.serial:
+        return interp.ais["00"], True
+    digits = interp.text
+    if len(digits) == 20 and digits.startswith("00") and digits.isascii() and digits.isdigit() \
+            and identifiers.gtin_check_digit(digits[2:19]) == digits[19]:
+        return digits[2:], False
+    return None, False
+
+
+def _cases(actor: Actor, ctx: _ReceiveContext, texts: list[str], outcome: Outcome,
+           open_case: bool) -> tuple[list[str], list, list]:
+    """Set scanned cases apart from the units: each case the order's list knows is answered
+    with the packs inside it, and, confirmed (`open_case`), becomes one step per pack."""
+    rest, steps, opened = [], [], []
+    for text in texts:
+        sscc, surely = _sscc_of(text)
+        case = expected.find_case(sscc, ctx.po) if sscc else None
+        if case is None:
+            if surely:
+                outcome.results.append(expected.unknown_case(text, ctx.po))
+            else:
+                rest.append(text)
+            continue
+        if case.po.status != lifecycle.PO_OPEN:
+            raise refuse(409, "po_not_open", po=case.po.number,
+                         status=case.po.status.replace("_", " "))
+        outcome.cases.append(_case_view(case, confirmed=open_case))
+        if open_case:
+            case_ctx = replace(ctx, po=case.po, product=None, expected=True)
+            steps += [(p.serial, lambda c, p=p: _receive_one(c, actor, case_ctx, p.serial, p))
+                      for p in case.packs]
+            opened.append(case)
+    return rest, steps, opened
+
+
+def _case_view(case: "expected.CaseFound", confirmed: bool) -> dict:
+    from ..queries import iso
+    skus: dict[str, int] = {}
+    for pack in case.packs:
+        skus[pack.sku] = skus.get(pack.sku, 0) + 1
+    held = ", ".join(f"{n} of {sku}" for sku, n in skus.items()) or "nothing listed"
+    view = {"sscc": case.sscc, "purchase_order": case.po.number, "count": len(case.packs),
+            "opened": bool(case.opened_at) or confirmed, "opened_at": iso(case.opened_at),
+            "confirm": not confirmed,
+            "packs": [{"serial": p.serial, "sku": p.sku, "gtin": p.gtin, "lot": p.lot,
+                       "expiry": iso(p.expiry)} for p in case.packs]}
+    if confirmed:
+        view["message"] = f"Case {case.sscc} opened: {len(case.packs)} received ({held})."
+    else:
+        again = " It was opened before; its units are received again only once." \
+            if case.opened_at else ""
+        view["message"] = (f"Case {case.sscc} on {case.po.number} holds {len(case.packs)} "
+                           f"({held}): receive them all?{again}")
+    return view

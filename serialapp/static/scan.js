@@ -45,6 +45,11 @@
   }
 
   function describe(result) {
+    // Received, but the supplier's list does not vouch for it: into quarantine, in red.
+    if (result.ok && result.suspect) {
+      const again = result.repeat ? "↺ " : "";
+      return [`${again}⚠ ${result.serial} ${result.sku}: SUSPECT. ${result.reason}`, "bad"];
+    }
     // Already done (the same label scanned again): neither green nor red, on every page.
     if (result.ok && result.repeat) return [`↺ ${result.serial} ${result.sku}: ${result.note}`, "info"];
     if (result.ok) {
@@ -79,14 +84,88 @@
       if (item.sku && sku && !sku.value) sku.value = item.sku;
     });
     let allOk = true;
-    (body.results || []).forEach((r) => {
-      const [text, kind] = describe(r);
-      if (!r.ok) allOk = false;
-      say(text, kind);
-    });
+    const cases = body.cases || [];
+    const opened = cases.some((c) => !c.confirm);
+    if (opened) {
+      // A case opened: one entry lists every pack's answer, the feedback says the sum.
+      cases.forEach((c) => showCase(c, body.results || []));
+      (body.results || []).forEach((r) => { if (!r.ok || r.suspect) allOk = false; });
+    } else {
+      (body.results || []).forEach((r) => {
+        const [text, kind] = describe(r);
+        if (!r.ok || r.suspect) allOk = false;
+        say(text, kind);
+      });
+      cases.forEach((c) => showCase(c, null));
+    }
     document.dispatchEvent(new CustomEvent("serialapp:outcome", { detail: body }));
     refreshLines();
     return allOk;
+  }
+
+  // A scanned case: its packs, and (before it is opened) the button that receives them all.
+  // `results`: the answers once it is opened, one per pack.
+  function showCase(c, results) {
+    if (!log) return;
+    const li = document.createElement("li");
+    li.className = "case" + (results ? " opened" : "");
+    const head = document.createElement("p");
+    head.className = "case-head";
+    let summary = c.message;
+    if (results) {
+      const mine = results.filter((r) => c.packs.some((p) => p.serial === r.serial));
+      const bad = mine.filter((r) => !r.ok || r.suspect).length;
+      summary = c.message + (bad ? ` ${bad} not as listed: see below, in red.` : "");
+      if (feedback) {
+        feedback.textContent = summary;
+        feedback.className = "feedback " + (bad ? "bad" : "ok");
+      }
+    } else {
+      if (feedback) {
+        feedback.textContent = summary;
+        feedback.className = "feedback info";
+      }
+    }
+    head.textContent = summary;
+    li.appendChild(head);
+    const list = document.createElement("ol");
+    list.className = "case-packs";
+    c.packs.forEach((p) => {
+      const item = document.createElement("li");
+      const answer = results && results.find((r) => r.serial === p.serial);
+      if (answer) {
+        const [text, kind] = describe(answer);
+        item.textContent = text;
+        item.className = kind;
+      } else {
+        item.textContent = `${p.serial} ${p.sku}` + (p.lot ? ` · lot ${p.lot}` : "") +
+          (p.expiry ? ` · exp ${p.expiry}` : "");
+      }
+      list.appendChild(item);
+    });
+    li.appendChild(list);
+    if (!results && c.confirm) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "primary case-confirm";
+      button.textContent = `Receive all ${c.count}`;
+      button.addEventListener("click", async () => {
+        if (button.disabled) return;
+        button.disabled = true;
+        button.textContent = `Receiving ${c.count}…`;
+        const outcome = await send({
+          endpoint: endpoint(),
+          body: Object.assign(fields(), { purchase_order: c.purchase_order,
+                                          serials: [`(00)${c.sscc}`], open_case: true,
+                                          source: "wedge" }),
+          label: `case ${c.sscc}` });
+        if (outcome === "queued") button.textContent = `Case ${c.sscc}: queued`;
+        else button.remove();
+        confirmed(outcome);
+      });
+      li.appendChild(button);
+    }
+    log.prepend(li);
   }
 
   async function post(endpoint, body, key) {

@@ -1,14 +1,19 @@
 """Purchase orders (list open first, create with lines, close, cancel) and sales orders
 (list by status with search, create with lines, a page per order, a packing slip)."""
-from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask import Response, abort, stream_with_context, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import catalog, lifecycle, queries
+from .. import catalog, epcis, lifecycle, queries
+from ..api.expected import document_sized
 from ..errors import RequestError
+from ..inventory import Actor
+from ..inventory import expected as expected_lists
+from ..records import shipments
 from ..extensions import db
+from ..models import utcnow
 from ..models import (Customer, Product, PurchaseOrder, PurchaseOrderLine, SalesOrder,
                       Supplier)
 from . import orders as bp
@@ -74,14 +79,68 @@ def purchase_order_new():
                            suppliers=suppliers)
 
 
-@bp.get("/purchase-orders/<number>")
-@login_required
-def purchase_order_page(number):
+def _purchase_order(number) -> PurchaseOrder:
     po = db.session.scalar(select(PurchaseOrder).where(PurchaseOrder.number == number))
     if po is None:
         abort(404, f"There is no purchase order {number}.")
-    return render_template("orders/purchase_order.html", po=queries.purchase_order_view(po),
-                           form=FlaskForm())
+    return po
+
+
+@bp.get("/purchase-orders/<number>")
+@login_required
+def purchase_order_page(number):
+    po = _purchase_order(number)
+    view = queries.purchase_order_view(po, expected=False)
+    view["expected_serials"] = shipments.summary(po, limit=shipments.PAGE_LIST)
+    return render_template("orders/purchase_order.html", po=view, form=FlaskForm(),
+                           page_list=shipments.PAGE_LIST,
+                           max_mb=epcis.MAX_DOCUMENT_BYTES // (1024 * 1024))
+
+
+@bp.post("/purchase-orders/<number>/expected")
+@document_sized
+@role_required(lifecycle.SETUP_ROLE)
+def purchase_order_attach(number):
+    """The attach form: the supplier's list (CSV or EPCIS), checked whole, then kept."""
+    po = _purchase_order(number)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose the supplier's file (CSV or EPCIS) first.", "error")
+        return redirect(url_for("orders.purchase_order_page", number=number))
+    data = upload.stream.read(epcis.MAX_DOCUMENT_BYTES + 1)
+    try:
+        if len(data) > epcis.MAX_DOCUMENT_BYTES:
+            raise expected_lists._document_error(epcis.too_large())
+        done = expected_lists.attach(Actor(current_user.id, current_user.role), po, data,
+                                     upload.filename)
+    except RequestError as exc:
+        flash(exc.message, "error")
+    else:
+        cases = f" in {done['cases']} case{'s' if done['cases'] != 1 else ''}" \
+            if done["cases"] else ""
+        flash(f"{upload.filename}: {done['expected']} serial"
+              f"{'s' if done['expected'] != 1 else ''}{cases} expected on {po.number}.", "ok")
+        for warning in done["warnings"]:
+            flash(warning, "error")
+    return redirect(url_for("orders.purchase_order_page", number=number))
+
+
+@bp.get("/purchase-orders/<number>/receiving-report")
+@login_required
+def receiving_report(number):
+    po = _purchase_order(number)
+    return render_template("orders/receiving_report.html",
+                           po=queries.purchase_order_view(po, expected=False),
+                           summary=shipments.summary(po, limit=0),
+                           rows=list(shipments.report_rows(po)), now=utcnow())
+
+
+@bp.get("/purchase-orders/<number>/receiving-report.csv")
+@login_required
+def receiving_report_csv(number):
+    po = _purchase_order(number)
+    return Response(stream_with_context(shipments.report_csv(po)), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=receiving-{po.number}.csv"})
 
 
 @bp.post("/purchase-orders/<number>/<any(close, cancel):decision>")

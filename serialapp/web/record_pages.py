@@ -213,3 +213,20 @@ def labels_page():
                            count=len(found),
                            zpl_url=url_for("api.label_sheet", format="zpl",
                                            **{k: v for k, v in args.items() if v}))
+
+
+@bp.get("/transactions")
+@role_required(lifecycle.SETUP_ROLE)
+def transactions_page():
+    """A unit's transaction data (TI, TS, the document), by GTIN + serial or a scan."""
+    from ..records import shipments
+    args = {k: v.strip() for k, v in request.args.items()
+            if k in ("q", "gtin", "sku", "serial") and v.strip()}
+    result, problem = None, None
+    if args:
+        try:
+            result = shipments.transaction_data(**args)
+        except RequestError as exc:
+            problem = exc.message
+    return render_template("reports/transactions.html", args=args, result=result,
+                           problem=problem)

@@ -10,7 +10,8 @@ SAMPLES = {"value": "A-99", "limit": 1000, "sku": "PHONE", "gtin": "040063813339
            "found": "PHONE", "chosen": "CASE", "skus": "CASE, PHONE", "po": "PO-7", "qty": 2,
            "order": "SO-12", "other": "SO-9", "location": "DOCK", "short": "PHONE: 1 of 3",
            "example": "OWN-000001", "status": "closed",
-           "reason": "It is shipped, so it cannot be moved."}
+           "reason": "It is shipped, so it cannot be moved.", "lot": "L-2026-04",
+           "listed": "L-2026-03", "expiry": "2027-03-31"}
 
 
 @pytest.mark.parametrize("key", sorted(messages.MESSAGES))
