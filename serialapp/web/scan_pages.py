@@ -87,11 +87,7 @@ def pick(number):
 @role_required("picker")
 def ship():
     """Orders with picked units waiting to go, one compact card each."""
-    ready = select(Serial.sales_order_id).where(Serial.status == lifecycle.PICKED)
-    orders = db.session.scalars(select(SalesOrder).where(SalesOrder.id.in_(ready))
-                                .order_by(SalesOrder.id)).all()
-    return render_template("scan/ship.html",
-                           orders=[queries.sales_order_view(o) for o in orders])
+    return render_template("scan/ship.html", orders=queries.orders_to_ship())
 
 
 @bp.get("/unpick")
