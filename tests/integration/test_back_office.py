@@ -161,6 +161,10 @@ def test_ship_list_shows_each_order_with_units_waiting_and_what_is_picked(app, m
                        r"( · <strong>not complete</strong>)?", html)
     assert cards == [("SO1", "1 of 2 picked", " · <strong>not complete</strong>"),
                      ("SO3", "2 of 3 picked", " · <strong>not complete</strong>")]
+    # The pick list (one query of plain rows): every order not yet shipped, with its sums.
+    picks = re.sub(r"\s+", " ", client.get("/scan/pick").get_data(as_text=True))
+    assert re.findall(r"(SO\d) · Ann Buyer <small>(\d+ of \d+) picked", picks) == [
+        ("SO1", "1 of 2"), ("SO3", "2 of 3")]
     # SO1 partly shipped, then its second unit picked: 1 of the 1 still wanted.
     assert manager.post("/ship", {"order": "SO1", "partial": True}).status_code == 200
     manager.post("/pick", {"order": "SO1", "serials": [imei(4)]})
