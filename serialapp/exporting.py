@@ -44,12 +44,15 @@ def _by_id_chunks(statement, id_column) -> Iterator:
 def serials(query) -> Iterator[str]:
     """`query`: a select of Serial (filtered as the list was); one flat row per unit, read
     with plain columns (no ORM objects) in chunks."""
-    ids = query.with_only_columns(Serial.id).order_by(None).subquery()
     po, so, cu = aliased(PurchaseOrder), aliased(SalesOrder), aliased(Customer)
+    # The list's filters go on the chunk query itself, not through a subquery of the ids:
+    # each chunk is then a walk along an index from the last id seen (a product's units
+    # through ix_serials_product_id_id), not a fresh scan of every match. 300,000 units of
+    # one product took 81 s through the subquery (bench/scale.py).
     rows = (select(Serial.id, Serial.serial, Product.sku, Product.name, Serial.status,
                    Location.code, Serial.lot, Serial.expiry, po.number, so.number, cu.code,
                    Serial.received_at, Serial.shipped_at, Serial.warranty_until)
-            .join(ids, ids.c.id == Serial.id)
+            .where(*([] if query.whereclause is None else [query.whereclause]))
             .join(Product, Product.id == Serial.product_id)
             .outerjoin(Location, Location.id == Serial.location_id)
             .outerjoin(po, po.id == Serial.purchase_order_id)

@@ -154,7 +154,12 @@ class Serial(db.Model):
     __tablename__ = "serials"
     __table_args__ = (
         UniqueConstraint("product_id", "serial_key"),
-        Index("ix_serials_product_status", "product_id", "status"),
+        # The product page's stock per status and location, read from the index alone.
+        Index("ix_serials_product_status_location", "product_id", "status", "location_id"),
+        # Home's counts and the ship and unpick lists: the few picked units, found directly.
+        Index("ix_serials_status_sales_order", "status", "sales_order_id"),
+        # A product's serials a page (or an export chunk) at a time, in id order.
+        Index("ix_serials_product_id_id", "product_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
@@ -186,6 +191,16 @@ class Serial(db.Model):
     purchase_order: Mapped[PurchaseOrder | None] = relationship()
     sales_order: Mapped[SalesOrder | None] = relationship()
     customer: Mapped[Customer | None] = relationship()
+
+
+class SerialCount(db.Model):
+    """Units per product and status, kept by database triggers on serials (migration
+    7963c112e019), never written by the app: home's and the product page's counts at a
+    million units read these few rows instead of counting the units."""
+    __tablename__ = "serial_counts"
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 class Event(db.Model):

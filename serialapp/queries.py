@@ -8,8 +8,8 @@ from .errors import RequestError, StepError, bad_request, not_found
 from .extensions import db
 from .inventory import find_serial
 from .records import warranty
-from .models import (Customer, Event, Location, Product, PurchaseOrder, SalesOrder, Serial,
-                     Supplier)
+from .models import (Customer, Event, Location, Product, PurchaseOrder, SalesOrder,
+                     SalesOrderLine, Serial, SerialCount, Supplier)
 
 
 def iso(value):
@@ -20,17 +20,24 @@ def iso(value):
 
 
 def product_counts(product: Product) -> dict:
+    """Units per status (serial_counts, kept by triggers) and, in stock, per location: one
+    pass over the product's in-stock entries of ix_serials_product_status_location."""
     by_status = dict(db.session.execute(
-        select(Serial.status, func.count()).where(Serial.product_id == product.id)
-        .group_by(Serial.status)).all())
-    rows = db.session.execute(
-        select(Location.code, Location.pickable, func.count()).join(Serial.location)
-        .where(Serial.product_id == product.id, Serial.status == lifecycle.IN_STOCK)
-        .group_by(Location.code, Location.pickable)).all()
+        select(SerialCount.status, SerialCount.n)
+        .where(SerialCount.product_id == product.id, SerialCount.n > 0)
+        .order_by(SerialCount.status)).all())
+    in_stock = dict(db.session.execute(
+        select(Serial.location_id, func.count())
+        .where(Serial.product_id == product.id, Serial.status == lifecycle.IN_STOCK,
+               Serial.location_id.is_not(None))
+        .group_by(Serial.location_id)).all())
+    places = db.session.execute(
+        select(Location.id, Location.code, Location.pickable)
+        .where(Location.id.in_(list(in_stock))).order_by(Location.code)).all() if in_stock else []
     return {
         "on_hand": by_status.get(lifecycle.IN_STOCK, 0),
-        "available": sum(n for _, pickable, n in rows if pickable),
-        "by_location": {code: n for code, _, n in rows},
+        "available": sum(in_stock[id_] for id_, _, pickable in places if pickable),
+        "by_location": {code: in_stock[id_] for id_, code, _ in places},
         "by_status": by_status,
     }
 
@@ -46,8 +53,8 @@ def product_view(product: Product, counts: bool = True) -> dict:
 
 
 def products_with_on_hand() -> list[tuple[Product, int]]:
-    on_hand = (select(Serial.product_id, func.count().label("n"))
-               .where(Serial.status == lifecycle.IN_STOCK).group_by(Serial.product_id).subquery())
+    on_hand = (select(SerialCount.product_id, SerialCount.n)
+               .where(SerialCount.status == lifecycle.IN_STOCK).subquery())
     rows = db.session.execute(select(Product, func.coalesce(on_hand.c.n, 0))
                               .outerjoin(on_hand, on_hand.c.product_id == Product.id)
                               .order_by(Product.sku)).all()
@@ -217,18 +224,46 @@ def serials_query(args):
     return query
 
 
-def page_of(query, page_arg, size: int) -> tuple[list, dict]:
+def page_of(query, page_arg, size: int, total: int | None = None) -> tuple[list, dict]:
+    """One page of `query` in id order. `total`: the number of matches when the caller
+    already counted them (the product page has its counts per status), else counted here."""
     try:
         page = int(page_arg or 1)
     except ValueError:
         raise bad_request("page must be a number.", "invalid_field") from None
     if page < 1:
         raise bad_request("page must be 1 or more.", "invalid_field")
-    total = db.session.scalar(select(func.count()).select_from(
-        query.with_only_columns(Serial.id).order_by(None).subquery()))
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(
+            query.with_only_columns(Serial.id).order_by(None).subquery()))
     # A page past the end is empty; it is not asked for, so an absurd page number never
     # becomes an OFFSET the database cannot hold (PostgreSQL's is a 64-bit integer).
     items = [] if (page - 1) * size >= total else db.session.scalars(
         query.order_by(Serial.id).limit(size).offset((page - 1) * size)).all()
     return items, {"page": page, "per_page": size, "total": total,
                    "pages": max(1, -(-total // size))}
+
+
+def orders_to_ship() -> list[dict]:
+    """The ship list: each order with picked units waiting, with what its card shows (per
+    line: qty, picked, shipped), in four queries whatever the number of orders."""
+    ready = (select(Serial.sales_order_id).where(Serial.status == lifecycle.PICKED)
+             .distinct().scalar_subquery())
+    orders = db.session.execute(
+        select(SalesOrder.id, SalesOrder.number, Customer.name)
+        .join(Customer, Customer.id == SalesOrder.customer_id)
+        .where(SalesOrder.id.in_(ready)).order_by(SalesOrder.id)).all()
+    lines = db.session.execute(
+        select(SalesOrderLine.sales_order_id, SalesOrderLine.product_id, SalesOrderLine.qty,
+               SalesOrderLine.filled_qty)
+        .where(SalesOrderLine.sales_order_id.in_(ready)).order_by(SalesOrderLine.id)).all()
+    shipped = {(order, product): n for order, product, n in db.session.execute(
+        select(Serial.sales_order_id, Serial.product_id, func.count())
+        .where(Serial.sales_order_id.in_(ready), Serial.status == lifecycle.SHIPPED)
+        .group_by(Serial.sales_order_id, Serial.product_id)).all()}
+    by_order: dict[int, list] = {}
+    for order, product, qty, filled in lines:
+        by_order.setdefault(order, []).append(
+            {"qty": qty, "picked": filled, "shipped": shipped.get((order, product), 0)})
+    return [{"number": number, "customer_name": name, "lines": by_order.get(id_, [])}
+            for id_, number, name in orders]

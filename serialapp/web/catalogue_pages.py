@@ -75,9 +75,15 @@ def product_page(sku):
     args["q"] = part
     if part:
         query = query.where(search.part_of_serial(part))
+    view = queries.product_view(product)
+    # Without a place or a part of a serial to match, the counts per status already say
+    # how many units the list has: not counted a second time.
+    total = None if location or part else (
+        view["by_status"].get(args["status"], 0) if args["status"]
+        else sum(view["by_status"].values()))
     serials, page = queries.page_of(query, request.args.get("page"),
-                                    current_app.config["PAGE_SIZE"])
-    return render_template("catalogue/product.html", p=queries.product_view(product),
+                                    current_app.config["PAGE_SIZE"], total)
+    return render_template("catalogue/product.html", p=view,
                            serials=serials, page=page, filters=args, problem=None,
                            locations=_location_codes(), ATTRIBUTES=catalog.ATTRIBUTE_NAMES)
 

@@ -9,7 +9,7 @@ from .. import lifecycle, queries
 from ..errors import RequestError
 from ..extensions import db
 from ..models import (Customer, Location, Product, PurchaseOrder, PurchaseOrderLine, SalesOrder,
-                      Serial)
+                      SalesOrderLine, Serial)
 from . import scan as bp
 from .common import like, role_required, search_text
 
@@ -46,15 +46,22 @@ def move():
 
 
 def _open_orders(text: str = ""):
-    query = (select(SalesOrder).join(SalesOrder.customer)
-             .options(selectinload(SalesOrder.lines), selectinload(SalesOrder.customer))
+    """Orders still to pick or ship, with their customer's name and how much is picked:
+    one query of plain rows (no ORM objects: 800 open orders took 270 ms to load as
+    orders, lines and customers, bench/scale.py)."""
+    query = (select(SalesOrder.number, SalesOrder.status, Customer.name.label("customer_name"),
+                    func.coalesce(func.sum(SalesOrderLine.filled_qty), 0).label("picked"),
+                    func.coalesce(func.sum(SalesOrderLine.qty), 0).label("wanted"))
+             .join(Customer, Customer.id == SalesOrder.customer_id)
+             .outerjoin(SalesOrderLine, SalesOrderLine.sales_order_id == SalesOrder.id)
              .where(SalesOrder.status.in_((lifecycle.ORDER_OPEN, lifecycle.ORDER_PARTLY,
                                            lifecycle.ORDER_PICKED)))
+             .group_by(SalesOrder.id, SalesOrder.number, SalesOrder.status, Customer.name)
              .order_by(SalesOrder.id))
     if text:
         query = query.where(or_(SalesOrder.number.ilike(like(text)),
                                 Customer.name.ilike(like(text)), Customer.code.ilike(like(text))))
-    return db.session.scalars(query).all()
+    return db.session.execute(query).all()
 
 
 def _order_named(text: str) -> SalesOrder | None:
@@ -87,11 +94,7 @@ def pick(number):
 @role_required("picker")
 def ship():
     """Orders with picked units waiting to go, one compact card each."""
-    ready = select(Serial.sales_order_id).where(Serial.status == lifecycle.PICKED)
-    orders = db.session.scalars(select(SalesOrder).where(SalesOrder.id.in_(ready))
-                                .order_by(SalesOrder.id)).all()
-    return render_template("scan/ship.html",
-                           orders=[queries.sales_order_view(o) for o in orders])
+    return render_template("scan/ship.html", orders=queries.orders_to_ship())
 
 
 @bp.get("/unpick")

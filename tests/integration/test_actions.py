@@ -245,3 +245,49 @@ def test_a_pattern_saved_before_linear_time_matching_refuses_in_words(app, shop)
     (result,) = r.get_json()["results"]
     assert result["error"]["code"] == "invalid_serial"
     assert "ask a manager to correct the product" in result["error"]["message"]
+
+
+def _counts_agree(app):
+    """serial_counts (kept by triggers) against a count of the units themselves."""
+    from sqlalchemy import func, select
+
+    from serialapp.extensions import db
+    from serialapp.models import Serial, SerialCount
+    with app.app_context():
+        kept = {(p, s): n for p, s, n in db.session.execute(
+            select(SerialCount.product_id, SerialCount.status, SerialCount.n)).all() if n}
+        real = {(p, s): n for p, s, n in db.session.execute(
+            select(Serial.product_id, Serial.status, func.count())
+            .group_by(Serial.product_id, Serial.status)).all()}
+    assert kept == real
+    return real
+
+
+def test_counts_per_product_and_status_follow_every_writer(app, shop, picker):
+    """Home and the product page read serial_counts, not the units: every way a unit
+    arrives or changes status keeps it exact, with no code of ours writing it."""
+    receive_phones(shop, 1, 2, 3)
+    assert codes(shop.post("/receive", {"location": "A1", "sku": "PHONE",
+                                        "serials": [imei(4)]})) == ["ok"]
+    assert codes(shop.post("/receive", {"location": "A1", "sku": "CASE", "serials": [
+        "CS-0001", "CS-0002", "CS-0003"]})) == ["ok"] * 3
+    data = {"file": (__import__("io").BytesIO(b"sku,serial,location\nCASE,CS-0900,A2\n"),
+                     "serials.csv")}
+    assert shop.client.post("/api/import/serials", data=data, headers=shop.headers,
+                            content_type="multipart/form-data").status_code == 200
+    assert codes(picker.post("/move", {"location": "A2", "serials": [imei(4)]})) == ["ok"]
+    assert codes(picker.post("/pick", {"order": "SO1", "serials": [imei(1), imei(2)]})) == [
+        "ok", "ok"]
+    assert codes(picker.post("/pick", {"order": "SO2", "serials": [imei(3)]})) == ["ok"]
+    assert codes(picker.post("/unpick", {"order": "SO2", "location": "A1",
+                                         "serials": [imei(3)]})) == ["ok"]
+    assert codes(picker.post("/ship", {"order": "SO1"})) == ["ok", "ok"]
+    assert codes(shop.post("/return", {"serials": [imei(1)], "reason": "DOA",
+                                       "disposition": "quarantine", "location": "Q"})) == ["ok"]
+    assert codes(shop.post("/scrap", {"serials": [imei(4)], "reason": "cracked"})) == ["ok"]
+    real = _counts_agree(app)
+    assert sorted(real.values()) == [1, 1, 1, 1, 4], real
+    product = shop.get("/products/PHONE").get_json()
+    assert product["by_status"] == {"in_stock": 1, "quarantined": 1, "scrapped": 1,
+                                    "shipped": 1}
+    assert product["on_hand"] == 1

@@ -139,3 +139,59 @@ def test_pages_answer_in_the_shops_time_zone(app, manager):
     local = (datetime.fromisoformat(at.rstrip("Z")) + timedelta(hours=5, minutes=45))
     html = client.get(f"/serials/{imei(1)}").get_data(as_text=True)
     assert local.strftime("%Y-%m-%d %H:%M") in html and "Asia/Kathmandu" in html
+
+
+def test_ship_list_shows_each_order_with_units_waiting_and_what_is_picked(app, manager):
+    """The ship list reads every order's lines in a few queries (queries.orders_to_ship):
+    what each card says must still be per order and per line."""
+    setup_shop(manager)
+    manager.post("/sales-orders", {"number": "SO3", "customer": "C1",
+                                   "lines": [{"sku": "PHONE", "qty": 1}, {"sku": "CASE", "qty": 2}]})
+    manager.post("/receive", {"location": "A1", "sku": "PHONE",
+                              "serials": [imei(n) for n in range(1, 5)]})
+    manager.post("/receive", {"location": "A1", "sku": "CASE", "serials": ["CS-0001"]})
+    manager.post("/pick", {"order": "SO1", "serials": [imei(1)]})  # 1 of 2
+    manager.post("/pick", {"order": "SO2", "serials": [imei(2)]})
+    assert manager.post("/ship", {"order": "SO2"}).status_code == 200  # gone: nothing waits
+    manager.post("/pick", {"order": "SO3", "serials": [imei(3), "CS-0001"]})  # 2 of 3
+    client = app.test_client()
+    _login(client, "picker")
+    html = re.sub(r"\s+", " ", client.get("/scan/ship").get_data(as_text=True))
+    cards = re.findall(r"<h2>(SO\d) · Ann Buyer</h2> <p class=\"ready\">(\d+ of \d+ picked)"
+                       r"( · <strong>not complete</strong>)?", html)
+    assert cards == [("SO1", "1 of 2 picked", " · <strong>not complete</strong>"),
+                     ("SO3", "2 of 3 picked", " · <strong>not complete</strong>")]
+    # The pick list (one query of plain rows): every order not yet shipped, with its sums.
+    picks = re.sub(r"\s+", " ", client.get("/scan/pick").get_data(as_text=True))
+    assert re.findall(r"(SO\d) · Ann Buyer <small>(\d+ of \d+) picked", picks) == [
+        ("SO1", "1 of 2"), ("SO3", "2 of 3")]
+    # SO1 partly shipped, then its second unit picked: 1 of the 1 still wanted.
+    assert manager.post("/ship", {"order": "SO1", "partial": True}).status_code == 200
+    manager.post("/pick", {"order": "SO1", "serials": [imei(4)]})
+    html = re.sub(r"\s+", " ", client.get("/scan/ship").get_data(as_text=True))
+    assert "<h2>SO1 · Ann Buyer</h2> <p class=\"ready\">1 of 1 picked ·" in html
+
+
+def test_product_page_counts_per_status_and_place_and_pages_them(app, manager):
+    setup_shop(manager)
+    manager.post("/receive", {"location": "A1", "sku": "CASE",
+                              "serials": [f"CS-{n:04d}" for n in range(1, 6)]})
+    manager.post("/move", {"location": "TEST-BENCH", "serials": ["CS-0005"]})
+    manager.post("/quarantine", {"location": "Q", "serials": ["CS-0004"]})
+    product = manager.get("/products/CASE").get_json()
+    assert product["by_status"] == {"in_stock": 4, "quarantined": 1}
+    assert product["by_location"] == {"A1": 3, "TEST-BENCH": 1}
+    assert (product["on_hand"], product["available"]) == (4, 3)  # the bench is not pickable
+    client = app.test_client()
+    _login(client)
+    app.config["PAGE_SIZE"] = 2
+    html = client.get("/products/CASE").get_data(as_text=True)
+    assert "<p>5 serials.</p>" in html and "CS-0001" in html and "CS-0003" not in html
+    html = client.get("/products/CASE?status=in_stock&page=2").get_data(as_text=True)
+    assert "<p>4 serials.</p>" in html and "CS-0003" in html and "CS-0001" not in html
+    html = client.get("/products/CASE?status=quarantined").get_data(as_text=True)
+    assert "<p>1 serial.</p>" in html and "CS-0004" in html and "CS-0001" not in html
+    html = client.get("/products/CASE?location=A1").get_data(as_text=True)
+    assert "<p>3 serials.</p>" in html
+    html = client.get("/products/CASE?q=0005").get_data(as_text=True)
+    assert "<p>1 serial.</p>" in html

@@ -139,3 +139,21 @@ def test_suppliers_and_orders_import_an_order_whole_or_not_at_all(manager):
     sales = "number,customer,sku,qty\nSO-20,C1,PHONE,2\n"
     assert upload(manager, "sales_orders", sales).get_json()["good"] == 1
     assert manager.get("/sales-orders/SO-20").get_json()["lines"][0]["qty"] == 2
+
+
+def test_a_filtered_export_crosses_chunks_with_only_its_matches_in_order(app, manager,
+                                                                          monkeypatch):
+    """The export's chunks carry the list's filters themselves (not a subquery of the ids),
+    walking from the last id seen: every match once, in id order, and nothing else."""
+    from serialapp import exporting
+    monkeypatch.setattr(exporting, "CHUNK", 7)
+    setup_shop(manager)
+    lines = ["sku,serial,location"] + [f"CASE,CS-{n:04d},{'A1' if n % 3 else 'A2'}"
+                                       for n in range(1, 61)]
+    assert upload(manager, "serials", "\n".join(lines)).status_code == 200
+    r = manager.get("/serials?format=csv&sku=CASE&location=A2")
+    rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
+    assert [x["serial"] for x in rows] == [f"CS-{n:04d}" for n in range(3, 61, 3)]
+    assert {x["location"] for x in rows} == {"A2"}
+    everything = manager.get("/serials?format=csv").get_data(as_text=True).splitlines()
+    assert len(everything) == 61

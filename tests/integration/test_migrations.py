@@ -118,3 +118,52 @@ def test_a_shop_with_history_upgrades_from_the_first_schema_to_the_last(tmp_path
     assert counts == [2, 4, 1, 1]
     assert keys == [("sn-1", "sn-1", "1-ns"), ("sn-2", "sn-2", "2-ns")]
     assert broken == [] and leftovers == []
+
+
+def test_serial_counts_triggers_are_there_at_the_head(app):
+    """serial_counts is kept by triggers on serials. On SQLite a batch_alter_table of
+    serials rebuilds the table without them: a later migration that does so must make
+    them again, or home's counts stop following the units."""
+    from sqlalchemy import text
+    with app.app_context():
+        with db.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                names = conn.execute(text("SELECT tgname FROM pg_trigger WHERE tgrelid = "
+                                          "'serials'::regclass AND NOT tgisinternal")).scalars()
+            else:
+                names = conn.execute(text("SELECT name FROM sqlite_master WHERE type = "
+                                          "'trigger' AND tbl_name = 'serials'")).scalars()
+            names = set(names)
+    assert {"serial_counts_insert", "serial_counts_update"} <= names
+
+
+def test_serial_counts_migration_counts_the_units_already_there(tmp_path):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from serialapp.app import create_app
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
+                      "SECRET_KEY": "test"})
+    with app.app_context():
+        upgrade(revision="0936958c53db")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO products (id, sku, name, warranty_days, attributes, "
+                              "next_seq, created_at) VALUES (1, 'GAD', 'Gadget', 0, '{}', 1, "
+                              "'2026-01-01')"))
+            for n, status in enumerate(["in_stock"] * 3 + ["shipped"], start=1):
+                conn.execute(text("INSERT INTO serials (id, product_id, serial, serial_key, "
+                                  "status, version, received_at) VALUES (:n, 1, :s, :s, "
+                                  ":status, 1, '2026-01-01')"),
+                             {"n": n, "s": f"g-{n}", "status": status})
+        upgrade()
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE serials SET status = 'picked' WHERE id = 1"))
+            conn.execute(text("UPDATE serials SET lot = 'L1' WHERE id = 2"))  # no status change
+            counts = dict(conn.execute(text("SELECT status, n FROM serial_counts")).all())
+        downgrade(revision="0936958c53db")
+        with db.engine.connect() as conn:
+            left = conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name LIKE "
+                                     "'serial_counts%'")).scalar()
+        db.engine.dispose()
+    assert counts == {"in_stock": 2, "picked": 1, "shipped": 1}
+    assert left == 0

@@ -1,18 +1,25 @@
 """Serving: /healthz, the per-request log line, the repo's gunicorn.conf.py under real
-gunicorn, prompt token revocation, and a backup restored into a working app."""
+gunicorn, two gunicorn hosts sharing one PostgreSQL, prompt token revocation, and a backup
+restored into a working app."""
+import http.cookiejar
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from serialapp.app import create_app
 from serialapp.extensions import db
@@ -100,34 +107,171 @@ def _get(sock, path):
     return head.split(b" ")[1], body
 
 
-def test_gunicorn_conf_serves_keep_alive_and_logs_each_request(app, tmp_path):
-    """The repo's gunicorn.conf.py under real gunicorn: /healthz twice on one connection
-    (keep-alive), and a JSON log line for each request on stderr."""
-    port = _free_port()
-    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY="t",
-               SERIALAPP_BIND=f"127.0.0.1:{port}", SERIALAPP_WORKERS="1")
-    log = tmp_path / "gunicorn.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c",
-                                 str(ROOT / "gunicorn.conf.py"), "app:app"], cwd=ROOT, env=env,
-                                stdout=out, stderr=out)
-    try:
+class Gunicorn:
+    """The repo's gunicorn.conf.py under real gunicorn on a free port, until stop()."""
+
+    def __init__(self, url: str, log: Path, secret: str = "t", workers: int = 1):
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=secret,
+                   SERIALAPP_BIND=f"127.0.0.1:{self.port}", SERIALAPP_WORKERS=str(workers))
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c",
+                                          str(ROOT / "gunicorn.conf.py"), "app:app"], cwd=ROOT,
+                                         env=env, stdout=out, stderr=out)
+
+    def connect(self) -> socket.socket:
         deadline = time.monotonic() + 30
         while True:
             try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-                break
+                return socket.create_connection(("127.0.0.1", self.port), timeout=5)
             except OSError:
-                assert time.monotonic() < deadline, log.read_text()
+                assert self.proc.poll() is None and time.monotonic() < deadline, \
+                    self.log.read_text()
                 time.sleep(0.1)
-        with sock:
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def test_gunicorn_conf_serves_keep_alive_and_logs_each_request(app, tmp_path):
+    """The repo's gunicorn.conf.py under real gunicorn: /healthz twice on one connection
+    (keep-alive), and a JSON log line for each request on stderr."""
+    log = tmp_path / "gunicorn.log"
+    server = Gunicorn(app.config["SQLALCHEMY_DATABASE_URI"], log)
+    try:
+        with server.connect() as sock:
             assert _get(sock, "/healthz")[0] == b"200"
             assert _get(sock, "/healthz")[0] == b"200"  # the same connection, kept alive
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.stop()
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     assert [(x["path"], x["status"]) for x in lines] == [("/healthz", 200)] * 2
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    """One phone's cookie jar, sent to whichever host the balancer picks: cookies are not
+    kept apart by port, as they would not be by the hosts behind one balanced name."""
+
+    def __init__(self):
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar),
+                                                  NoRedirect)
+
+    def call(self, url, body=None, headers=None, form=None):
+        data = None
+        headers = dict(headers or {})
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        elif form is not None:
+            data = urllib.parse.urlencode(form).encode()
+        request = urllib.request.Request(url, data=data, headers=headers)
+        try:
+            with self.opener.open(request, timeout=60) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+
+@pytest.mark.postgresql
+def test_two_gunicorn_hosts_share_one_postgresql_shop(app, manager, users, tmp_path):
+    """docs/deploy.md 4b: two app hosts (two gunicorns, other ports) on one PostgreSQL with
+    one SECRET_KEY. A page login made on one is good on the other, a receipt made on one is
+    seen on the other, a phone's retry of a keyed request that lands on the other host gets
+    the first answer back, and moves sent to the two in turn (and at once) leave one shop:
+    every unit once, one receive event each, where its last move put it."""
+    setup_shop(manager)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    hosts = [Gunicorn(url, tmp_path / f"host{n}.log", secret="one-key-for-all-hosts")
+             for n in (1, 2)]
+    try:
+        for host in hosts:
+            host.connect().close()
+        a, b = (host.base for host in hosts)
+        phone = Browser()
+        bearer = {"Authorization": f"Bearer {users['manager']}"}
+
+        # A page session signed by A is read by B, and so is its CSRF token.
+        status, page = phone.call(a + "/login")
+        token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        status, _ = phone.call(a + "/login", form={"name": "picker", "password": "secret-pw",
+                                                   "csrf_token": token.decode()})
+        assert status == 302
+        status, page = phone.call(b + "/")
+        assert status == 200 and b"picker" in page
+        csrf = re.search(rb'<meta name="csrf-token" content="([^"]+)"', page).group(1).decode()
+
+        # Received on A (a cookie session with B's CSRF token), seen on B.
+        units = [f"CS-{n:04d}" for n in range(1, 13)]
+        receipt = {"location": "A1", "sku": "CASE", "serials": units}
+        status, first = phone.call(a + "/api/receive", receipt,
+                                   {"Idempotency-Key": "receive-1", "X-CSRFToken": csrf})
+        assert status == 200, first
+        assert all(r["ok"] for r in json.loads(first)["results"])
+        status, seen = phone.call(b + "/api/serials/CS-0001", headers=bearer)
+        assert status == 200 and json.loads(seen)["location"] == "A1"
+        status, page = phone.call(b + "/serials/CS-0001")
+        assert status == 200 and b"A1" in page
+
+        # The phone's retry lands on B after A answered: A's answer, not a second receipt.
+        status, again = phone.call(b + "/api/receive", receipt,
+                                   {"Idempotency-Key": "receive-1", "X-CSRFToken": csrf})
+        assert (status, json.loads(again)) == (200, json.loads(first))
+
+        # Moves to A and B in turn, each retried once on the other host.
+        moved = 0  # moves answered ok and not a repeat: each must be one move event
+        for n in range(8):
+            first_host, other = (a, b) if n % 2 == 0 else (b, a)
+            body = {"location": ("A2", "A1", "TEST-BENCH")[n % 3], "serials": units[n % 3::3]}
+            key = {"Idempotency-Key": f"move-{n}"}
+            status, answer = phone.call(first_host + "/api/move", body, {**bearer, **key})
+            results = json.loads(answer)["results"]
+            assert status == 200 and all(r["ok"] for r in results), answer
+            moved += sum(not r.get("repeat") for r in results)
+            assert phone.call(other + "/api/move", body, {**bearer, **key}) == (status, answer)
+
+        # Both hosts at once, on the same units, to different places: whichever commits
+        # last, each unit is where its last move event says, and no move is lost or doubled.
+        def mover(n):
+            body = {"location": ("A1", "A2", "TEST-BENCH")[n % 3], "serials": units}
+            return phone.call((a, b)[n % 2] + "/api/move", body,
+                              {**bearer, "Idempotency-Key": f"race-{n}"})
+        with ThreadPoolExecutor(4) as pool:
+            raced = list(pool.map(mover, range(8)))
+        for status, answer in raced:
+            assert status == 200, answer
+            moved += sum(r["ok"] and not r.get("repeat") for r in json.loads(answer)["results"])
+
+        views = []
+        for host in (a, b):
+            status, listing = phone.call(host + "/api/serials?sku=CASE", headers=bearer)
+            assert status == 200
+            views.append(sorted((s["serial"], s["location"], s["status"])
+                                for s in json.loads(listing)["serials"]))
+        assert views[0] == views[1]
+        assert [serial for serial, _, _ in views[0]] == units
+        for n, (unit, location, status) in enumerate(views[0]):
+            code, view = phone.call((a, b)[n % 2] + f"/api/serials/{unit}", headers=bearer)
+            history = json.loads(view)["history"]
+            assert [e["type"] for e in history].count("receive") == 1, (unit, history)
+            assert (location, status) == (history[-1]["to_location"], "in_stock")
+    finally:
+        for host in hosts:
+            host.stop()
+    with app.app_context():
+        receipts = db.session.execute(text(
+            "SELECT s.serial, count(e.id) FROM serials s JOIN events e ON e.serial_id = s.id "
+            "AND e.type = 'receive' GROUP BY s.serial")).all()
+        moves = db.session.scalar(text("SELECT count(*) FROM events WHERE type = 'move'"))
+    assert sorted(receipts) == [(u, 1) for u in units]
+    assert moves == moved
 
 
 def test_backup_restores_into_a_working_app(app, manager, tmp_path):
