@@ -86,6 +86,7 @@ def test_attach_receive_and_report(live_server, po_med, browser, tmp_path, size)
             "suspect, so set it aside for a manager.")
         expect(page.locator("#scan-log li.bad").first).to_have_css(
             "background-color", "rgb(176, 0, 32)")
+        shot(page, f"receive-suspect-{size}", "#feedback")
         page.fill("#scan-input", f"(00){CASE}")
         page.press("#scan-input", "Enter")
         case = page.locator("#scan-log li.case").first
@@ -97,7 +98,7 @@ def test_attach_receive_and_report(live_server, po_med, browser, tmp_path, size)
         opened = page.locator("#scan-log li.case.opened").first
         expect(opened.locator(".case-packs li.ok")).to_have_count(3)
         expect(feedback).to_have_text(f"Case {CASE} opened: 3 received (3 of MED).")
-        shot(page, f"receive-suspect-{size}", "#feedback")
+        shot(page, f"receive-opened-{size}", "#feedback")
 
         # The order's page: expected, received, missing, suspect; the report prints.
         page.goto(live_server + "/purchase-orders/PO-MED")
