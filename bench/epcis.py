@@ -12,6 +12,7 @@ ILMD), without the database.
 import argparse
 import io
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -42,13 +43,16 @@ def shipment(serials: int, per_case: int = 100) -> gen.Shipment:
     return gen.Shipment(cases=cases)
 
 
-def median_s(func, rounds: int) -> float:
-    times = []
+def median_s(func, rounds: int) -> tuple[float, float]:
+    """Median (wall, CPU) seconds of `rounds` calls. CPU time is this process's own: on a
+    machine shared with other work, wall time also counts the waits for a core."""
+    walls, cpus = [], []
     for n in range(rounds):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         func(n)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main() -> None:
@@ -79,11 +83,11 @@ def main() -> None:
             assert client.post("/api/purchase-orders", headers=headers, json={
                 "number": number, "supplier": "Acme",
                 "lines": [{"sku": "MED", "qty": args.serials}]}).status_code == 201
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             r = client.post(f"/api/purchase-orders/{number}/expected", headers=headers,
                             data={"file": (io.BytesIO(data), name)},
                             content_type="multipart/form-data")
-            post.seconds.append(time.perf_counter() - start)
+            post.seconds.append((time.perf_counter() - start, time.process_time() - cpu))
             assert r.status_code == 201, r.get_json()
             assert r.get_json()["expected"] == args.serials
 
@@ -96,7 +100,8 @@ def main() -> None:
             post.seconds = []
             for _ in range(args.rounds):
                 post(data, name)
-            full = statistics.median(post.seconds)
+            full = (statistics.median(w for w, _ in post.seconds),
+                    statistics.median(c for _, c in post.seconds))
             rows.append((label, len(data), base, read, full))
         with app.app_context():
             db.engine.dispose()
@@ -113,14 +118,20 @@ def main() -> None:
         f"{args.rounds} rounds, each onto a fresh purchase order. Target: under "
         f"{TARGET_S:.0f} s.",
         "",
+        f"Load average when it ended: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. "
+        "Each figure is wall time, then this process's CPU time in brackets: where the "
+        "machine is shared, the difference is time spent waiting for a core (and for the "
+        "disk's fsync).",
+        "",
         "| document | size | baseline: stdlib parse only | epcis.read (no database) | "
-        "POST .../expected (all of it) | within target |",
-        "|---|---:|---:|---:|---:|---|",
+        "POST .../expected (all of it) | ratio to baseline (CPU) | within target |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for label, size, base, read, full in rows:
-        lines.append(f"| {label} | {size / 1e6:.1f} MB | {base:.2f} s | {read:.2f} s | "
-                     f"{full:.2f} s ({full / base:.0f}x the baseline) | "
-                     f"{'yes' if full < TARGET_S else '**no**'} |")
+        lines.append(f"| {label} | {size / 1e6:.1f} MB | {base[0]:.2f} s ({base[1]:.2f}) | "
+                     f"{read[0]:.2f} s ({read[1]:.2f}) | {full[0]:.2f} s ({full[1]:.2f}) | "
+                     f"{full[1] / base[1]:.1f} | "
+                     f"{'yes' if full[0] < TARGET_S else '**no**'} |")
     lines += ["", "The POST checks every unit (GTIN to product, serial rules and pattern, none "
               "listed twice or already expected), then writes the shipment (the document "
               "kept whole), its units and cases in one transaction."]
@@ -128,7 +139,7 @@ def main() -> None:
     print(text)
     if args.write:
         write_section("epcis", text)
-    if any(full >= TARGET_S for *_, full in rows):
+    if any(full[0] >= TARGET_S for *_, full in rows):
         sys.exit(f"slower than the {TARGET_S:.0f} s target")
 
 

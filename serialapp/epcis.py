@@ -329,26 +329,31 @@ def _text(element) -> str | None:
 def _walk(element):
     """The element's children, with those of its `extension` (EPCIS 1.x) as its own."""
     for child in element:
-        if _local(child.tag) == "extension":
+        if child.tag == "extension" or child.tag.endswith("}extension"):
             yield from _walk(child)
         else:
             yield child
 
 
 def _xml_event(element) -> _Event:
-    event = _Event(kind=_local(element.tag))
+    # Event fields are unqualified in EPCIS XML (no namespace): their tag is their name.
+    # The tree holds elements only (the C parser drops comments and instructions).
+    tag = element.tag
+    event = _Event(kind=tag.rpartition("}")[2])
     for child in _walk(element):
-        name = _local(child.tag)
-        if name == "action":
+        name = child.tag
+        if name[0] == "{":
+            name = name.rpartition("}")[2]
+        if name == "epcList":
+            event.epcs = [e.text.strip() for e in child if e.text and e.text.strip()]
+        elif name == "action":
             event.action = (_text(child) or "").upper()
         elif name == "bizStep":
             event.biz_step = _tail(_text(child))
         elif name == "eventTime":
             event.time = _text(child)
-        elif name == "epcList":
-            event.epcs = [t for t in (_text(e) for e in child) if t]
         elif name == "childEPCs":
-            event.children = [t for t in (_text(e) for e in child) if t]
+            event.children = [e.text.strip() for e in child if e.text and e.text.strip()]
         elif name == "parentID":
             event.parent = _text(child)
         elif name == "ilmd":

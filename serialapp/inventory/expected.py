@@ -52,6 +52,16 @@ def _products(units: list[epcis.Unit]) -> dict[tuple, Product]:
     return found
 
 
+def _canonical(text: str) -> str:
+    """serials.canonical, with a shortcut for what suppliers send: plain printable ASCII
+    already is its own canonical form (NFC, no invisible character, one alphabet), so only
+    its length and a letter or digit are left to check."""
+    if text.isascii() and text.isprintable() and 0 < len(text) <= serials.MAX_LENGTH and \
+            text == text.strip() and any(c.isalnum() for c in text):
+        return text
+    return serials.canonical(text)
+
+
 @dataclass
 class _Row:
     product: Product
@@ -73,7 +83,7 @@ def _rows(po: PurchaseOrder, doc: epcis.Document) -> list[_Row]:
                 f"not on purchase order {po.number}: is it the document of another order? "
                 f"Nothing was attached.")
         try:
-            serial = serials.canonical(unit.serial)
+            serial = _canonical(unit.serial)
         except serials.SerialTextError as exc:
             raise _unprocessable("invalid_serial", f"The serial \"{unit.serial}\" ({unit.where}) "
                                  f"cannot be a serial: {exc} Nothing was attached.") from None

@@ -288,7 +288,8 @@ def _cases(actor: Actor, ctx: _ReceiveContext, texts: list[str], outcome: Outcom
             else:
                 rest.append(text)
             continue
-        if case.po.status != lifecycle.PO_OPEN:
+        log = steplog.current()
+        if case.po.status != lifecycle.PO_OPEN and not (log is not None and log.plan is not None):
             raise refuse(409, "po_not_open", po=case.po.number,
                          status=case.po.status.replace("_", " "))
         outcome.cases.append(_case_view(case, confirmed=open_case))

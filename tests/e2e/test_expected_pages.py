@@ -22,11 +22,17 @@ SIZES = {"phone": {"viewport": {"width": 360, "height": 740}, "device_scale_fact
          "desktop": {"viewport": {"width": 1280, "height": 900}}}
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, at: str | None = None) -> None:
+    """The screen as the person sees it, scrolled to `at`; and the whole page beside it."""
     folder = os.environ.get("SERIALAPP_SHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+        page.wait_for_timeout(1000)  # past the answer's flash
+        page.screenshot(path=str(Path(folder) / f"{name}-full.png"), full_page=True)
+        if at:
+            page.evaluate("(sel) => document.querySelector(sel).scrollIntoView()", at)
+            page.evaluate("window.scrollBy(0, -120)")
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
 
 
 @pytest.fixture
@@ -80,18 +86,19 @@ def test_attach_receive_and_report(live_server, po_med, browser, tmp_path, size)
             "suspect, so set it aside for a manager.")
         expect(page.locator("#scan-log li.bad").first).to_have_css(
             "background-color", "rgb(176, 0, 32)")
+        shot(page, f"receive-suspect-{size}", "#feedback")
         page.fill("#scan-input", f"(00){CASE}")
         page.press("#scan-input", "Enter")
         case = page.locator("#scan-log li.case").first
         expect(case).to_contain_text(f"Case {CASE} on PO-MED holds 3 (3 of MED)")
         expect(case.locator(".case-packs li")).to_have_count(3)
         assert po_med.get("/serials/C1P1?sku=MED").status_code == 404  # not yet
-        shot(page, f"receive-case-{size}")
+        shot(page, f"receive-case-{size}", "#feedback")
         case.locator("button.case-confirm").click()
         opened = page.locator("#scan-log li.case.opened").first
         expect(opened.locator(".case-packs li.ok")).to_have_count(3)
         expect(feedback).to_have_text(f"Case {CASE} opened: 3 received (3 of MED).")
-        shot(page, f"receive-suspect-{size}")
+        shot(page, f"receive-opened-{size}", "#feedback")
 
         # The order's page: expected, received, missing, suspect; the report prints.
         page.goto(live_server + "/purchase-orders/PO-MED")
@@ -103,7 +110,7 @@ def test_attach_receive_and_report(live_server, po_med, browser, tmp_path, size)
         expect(page.locator("table.missing")).to_contain_text("LOOSE2")
         overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
         assert not overflow, "the order's page scrolls sideways"
-        shot(page, f"po-expected-{size}")
+        shot(page, f"po-expected-{size}", ".expected")
         with page.expect_download() as download:
             page.click("text=Report as CSV")
         text = Path(download.value.path()).read_text()

@@ -338,3 +338,36 @@ def test_the_suspect_table_keeps_one_row_per_unit(app, shop, picker):
     receive(picker, dm("STRANGER"), dm("STRANGER"))
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(SuspectReceipt)) == 1
+
+
+def test_a_case_cut_off_mid_way_is_finished_by_its_retry(app, shop, picker, monkeypatch):
+    """A crash after the first pack's step committed: the retry with the same key answers
+    that pack as the first attempt did, receives the rest, and opens the case; nothing is
+    received twice."""
+    import importlib
+    receiving = importlib.import_module("serialapp.inventory.receive")
+    steps = importlib.import_module("serialapp.inventory.steps")
+    assert attach(shop, gen.epcis_xml(shipment())).status_code == 201
+    monkeypatch.setattr(steps, "GROUP_STEPS", 1)  # every step its own commit
+    real, calls = receiving._receive_one, []
+
+    def crashing(*args, **kwargs):
+        calls.append(args[3])
+        if len(calls) == 2:
+            raise RuntimeError("power cut")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(receiving, "_receive_one", crashing)
+    body = {"location": "A1", "purchase_order": "PO-MED", "serials": [f"(00){CASE_1}"],
+            "open_case": True}
+    assert picker.post("/receive", body, key="cut-case").status_code == 500
+    missing = {u["serial"] for u in expected_of(shop)["missing_serials"]}
+    assert "C1P1" not in missing and {"C1P2", "C1P3"} <= missing  # the first step held
+    assert expected_of(shop)["cases_opened"] == 0
+    r = picker.post("/receive", body, key="cut-case")
+    assert r.status_code == 200
+    results = r.get_json()["results"]
+    assert [(x["serial"], x["status"], x.get("repeat")) for x in results] == [
+        ("C1P1", "in_stock", None), ("C1P2", "in_stock", None), ("C1P3", "in_stock", None)]
+    assert expected_of(shop)["cases_opened"] == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Event)) == 3
