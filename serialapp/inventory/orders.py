@@ -1,5 +1,6 @@
 """Pick, unpick and ship: serials onto a sales order and out to its customer."""
 from dataclasses import dataclass
+
 from sqlalchemy import case, exists, select, update
 from sqlalchemy.engine import Connection
 

@@ -218,7 +218,8 @@ def _run_steps(outcome: "Outcome", items: list[tuple[str, object]], *,
     are done, or, when one is refused or fails, none is (the others answer `not_done`)."""
     log = steplog.current()
     results: list[tuple[str, dict]] = []
-    failed: int | None = None  # the index of the step that failed unexpectedly
+    in_step = False  # an error now is the step's own, else a commit's
+    unfinished = False
     with _step_connection() as conn:
         group = _Group(conn, log, whole=whole)
         try:
@@ -226,7 +227,9 @@ def _run_steps(outcome: "Outcome", items: list[tuple[str, object]], *,
                 if log is not None and index in log.done:  # done by an earlier attempt
                     results.append((text, log.done[index]))
                     continue
+                in_step = True
                 result = _run_step(group, text, step, index)
+                in_step = False
                 results.append((text, result))
                 if whole and not result["ok"]:
                     break  # refused: nothing of the whole is done (rolled back below)
@@ -240,45 +243,49 @@ def _run_steps(outcome: "Outcome", items: list[tuple[str, object]], *,
             else:
                 group.commit()
         except Exception as exc:  # noqa: BLE001  (anything: the answer says what was done)
-            failed = len(results)
-            results = _after_failure(group, items, results, whole, exc)
+            unfinished = True
+            results = _after_failure(group, items, results, whole, exc,
+                                     len(results) if in_step else None)
         except BaseException:
             group.rollback()
             raise
     for text, result in results:
         outcome.add(text, result)
-    if failed is not None:
+    if unfinished:
         outcome.unfinished = True
         if log is not None:
             log.unfinished = True
     return outcome
 
 
-def _after_failure(group: _Group, items, results, whole: bool, exc: Exception) -> list:
-    """The honest results after an unexpected error at step len(results)."""
-    failed = len(results)
-    _log_failure(exc, failed, len(items))
+def _after_failure(group: _Group, items, results, whole: bool, exc: Exception,
+                   failed: int | None) -> list:
+    """The honest results after an unexpected error in step `failed` (the next one after
+    `results`), or, with None, in committing the steps done so far."""
+    stopped = len(results)  # the first step not answered yet
+    _log_failure(exc, stopped, len(items))
     if not whole and group.tx is not None:
         # The failed step's savepoint was rolled back: the steps before it in the open
         # transaction are whole, and committed now. If even that fails, they are not done.
         try:
             group.commit()
         except Exception as again:  # noqa: BLE001
-            _log_failure(again, failed, len(items))
+            _log_failure(again, stopped, len(items))
     try:
         group.rollback()  # whole: nothing is kept; else only a transaction that failed
     except Exception as again:  # noqa: BLE001  (a dead connection: nothing of it is kept)
-        _log_failure(again, failed, len(items))
+        _log_failure(again, stopped, len(items))
     undone = len(results) if whole else group.pending  # the last ones were never committed
     group.pending = 0
     done = len(results) - undone
 
     def why(i: int) -> str:
-        if i > failed:
-            return "not_done/whole" if whole else "not_done/after"
-        if i < failed and whole and failed < len(items):
-            return "not_done/whole"  # undone because another unit of the order failed
-        return "not_done/failed"  # the failed step, or one whose commit failed
+        if i == failed:
+            return "not_done/failed"
+        if whole:
+            # undone because another unit of the order failed, or the whole one's commit
+            return "not_done/whole" if failed is not None else "not_done/failed"
+        return "not_done/failed" if i < stopped else "not_done/after"
     return results[:done] + [(t, _not_done(t, why(i))) for i, (t, _) in enumerate(items)
                              if i >= done]
 
@@ -289,8 +296,9 @@ def _log_failure(exc: Exception, index: int, total: int) -> None:
 
     from .. import requestlog
     if has_app_context():
-        current_app.logger.error("step %d of %d failed unexpectedly; it and the steps after "
-                                 "it answer not_done", index + 1, total, exc_info=exc)
+        current_app.logger.error("a batch of %d steps failed unexpectedly at step %d; the "
+                                 "steps not committed answer not_done", total, index + 1,
+                                 exc_info=exc)
     requestlog.note_error(exc)
 
 

@@ -222,14 +222,17 @@ def quarantine(recall: Recall, actor: inventory.Actor, location: str | None = No
         by_sku.setdefault(s.product.sku, []).append(s.serial)
     note = f"Recall #{recall.id}: {recall.name}"
     results = []
+    unfinished = False
     for sku, texts in by_sku.items():
         step = inventory.MAX_SERIALS_PER_REQUEST
         for i in range(0, len(texts), step):
             outcome = inventory.set_aside(actor, "quarantine", serials=texts[i:i + step],
                                           sku=sku, location=location, reason=note)
             results.extend(outcome.results)
+            unfinished = unfinished or outcome.unfinished
     recall = db.session.get(Recall, recall.id)
-    recall.quarantined_at = utcnow()
+    if not unfinished:  # an unexpected error left units `not_done`: not quarantined yet
+        recall.quarantined_at = utcnow()
     db.session.commit()
     done = sum(1 for r in results if r.get("ok"))
     return {"quarantined": done, "refused": len(results) - done, "results": results}

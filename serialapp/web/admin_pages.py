@@ -6,9 +6,9 @@ from pathlib import Path
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import func, select
 from wtforms import HiddenField, SelectField
 
 from .. import auth, importing

@@ -120,7 +120,7 @@ def test_a_batch_stopped_by_a_database_failure_answers_what_was_done(app, shop, 
     assert serials_in_db(app) == GOOD_BEFORE
     assert len(rows(app)[1]) == 3  # one receive event each, no more
     # The error is logged: its traceback in the app's log, its type in the request's line.
-    assert any("failed unexpectedly" in rec.getMessage() and rec.exc_info
+    assert any("failed unexpectedly at step 4" in rec.getMessage() and rec.exc_info
                for rec in caplog.records)
     line = [x for x in request_log if x["path"] == "/api/receive"][-1]
     assert line["status"] == 200 and line["error"]
@@ -234,3 +234,29 @@ def test_a_product_whose_warranty_overflows_ships_with_the_rest(app, shop):
     unit = shop.get("/serials/WO-3").get_json()
     assert unit["status"] == "shipped" and unit["warranty_until"] == date.max.isoformat()
     assert shop.get("/serials/WO-1").get_json()["warranty_until"] < "9999"
+
+
+@pytest.mark.postgresql
+def test_a_group_whose_commit_fails_answers_its_steps_not_done(app, shop):
+    """The database refuses the commit itself (a deferred constraint trigger, checked at
+    COMMIT): every step of that group answers not_done, whatever was committed before it
+    answers done, and the database holds exactly the serials answered done."""
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(text("CREATE FUNCTION test_failure() RETURNS trigger LANGUAGE plpgsql "
+                          "AS $$ BEGIN RAISE EXCEPTION 'test failure at commit'; END $$"))
+        conn.execute(text("CREATE CONSTRAINT TRIGGER test_failure AFTER INSERT ON serials "
+                          "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                          "WHEN (NEW.serial = 'CF-3') EXECUTE FUNCTION test_failure()"))
+    batch = [f"CF-{n}" for n in range(1, 7)]
+    body = {"location": "A1", "sku": "PLAIN", "serials": batch}
+    results = shop.post("/receive", body, key="commit-1").get_json()["results"]
+    assert [x["serial"] for x in results] == batch
+    done = [x["serial"] for x in results if x["ok"]]
+    assert "CF-3" not in done and serials_in_db(app) == sorted(done)
+    for result in results:
+        if not result["ok"]:
+            assert_not_done(result, result["serial"])
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER test_failure ON serials"))
+    again = shop.post("/receive", body, key="commit-1").get_json()["results"]
+    assert all(x["ok"] for x in again) and serials_in_db(app) == sorted(batch)
