@@ -253,13 +253,18 @@ def orders_to_ship() -> list[dict]:
         select(SalesOrder.id, SalesOrder.number, Customer.name)
         .join(Customer, Customer.id == SalesOrder.customer_id)
         .where(SalesOrder.id.in_(ready)).order_by(SalesOrder.id)).all()
+    # The orders' ids as values, not the subquery again: PostgreSQL then reads their lines
+    # through the (order, product) index instead of hashing every line of every order.
+    ids = [id_ for id_, _, _ in orders]
+    if not ids:
+        return []
     lines = db.session.execute(
         select(SalesOrderLine.sales_order_id, SalesOrderLine.product_id, SalesOrderLine.qty,
                SalesOrderLine.filled_qty)
-        .where(SalesOrderLine.sales_order_id.in_(ready)).order_by(SalesOrderLine.id)).all()
+        .where(SalesOrderLine.sales_order_id.in_(ids)).order_by(SalesOrderLine.id)).all()
     shipped = {(order, product): n for order, product, n in db.session.execute(
         select(Serial.sales_order_id, Serial.product_id, func.count())
-        .where(Serial.sales_order_id.in_(ready), Serial.status == lifecycle.SHIPPED)
+        .where(Serial.sales_order_id.in_(ids), Serial.status == lifecycle.SHIPPED)
         .group_by(Serial.sales_order_id, Serial.product_id)).all()}
     by_order: dict[int, list] = {}
     for order, product, qty, filled in lines:

@@ -48,15 +48,17 @@ def move():
 def _open_orders(text: str = ""):
     """Orders still to pick or ship, with their customer's name and how much is picked:
     one query of plain rows (no ORM objects: 800 open orders took 270 ms to load as
-    orders, lines and customers, bench/scale.py)."""
+    orders, lines and customers, bench/scale.py). The sums are subqueries per order, so
+    that only the open orders' lines are read (PostgreSQL otherwise hashed every line)."""
+    def total(column):
+        return func.coalesce(select(func.sum(column)).where(
+            SalesOrderLine.sales_order_id == SalesOrder.id).scalar_subquery(), 0)
     query = (select(SalesOrder.number, SalesOrder.status, Customer.name.label("customer_name"),
-                    func.coalesce(func.sum(SalesOrderLine.filled_qty), 0).label("picked"),
-                    func.coalesce(func.sum(SalesOrderLine.qty), 0).label("wanted"))
+                    total(SalesOrderLine.filled_qty).label("picked"),
+                    total(SalesOrderLine.qty).label("wanted"))
              .join(Customer, Customer.id == SalesOrder.customer_id)
-             .outerjoin(SalesOrderLine, SalesOrderLine.sales_order_id == SalesOrder.id)
              .where(SalesOrder.status.in_((lifecycle.ORDER_OPEN, lifecycle.ORDER_PARTLY,
                                            lifecycle.ORDER_PICKED)))
-             .group_by(SalesOrder.id, SalesOrder.number, SalesOrder.status, Customer.name)
              .order_by(SalesOrder.id))
     if text:
         query = query.where(or_(SalesOrder.number.ilike(like(text)),
