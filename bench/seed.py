@@ -153,9 +153,20 @@ def _load_sqlite(path: str, tables) -> None:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")  # seeding only; the app itself runs FULL
+    # serial_counts' triggers would run per row: dropped for the load and made again, the
+    # counts made once after it, as the migration does for the units already there.
+    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                            "AND tbl_name = 'serials'").fetchall()
+    for name, _ in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
     for name, columns, rows in tables:
         conn.executemany(f"INSERT INTO {name} ({', '.join(columns)}) VALUES "
                          f"({', '.join('?' * len(columns))})", rows)
+    for _, sql in triggers:
+        conn.execute(sql)
+    conn.execute("DELETE FROM serial_counts")
+    conn.execute("INSERT INTO serial_counts (product_id, status, n) SELECT product_id, status, "
+                 "count(*) FROM serials GROUP BY product_id, status")
     conn.commit()
     conn.execute("ANALYZE")
     # Into the database file now: otherwise the app's first commits would checkpoint a
