@@ -100,6 +100,8 @@ MESSAGES = {
                              "their own.",
     "not_a_serial/location": "That is the label of location {location}, not a serial.",
     "unknown_difference": "There is no such difference in this count.",
+    "invalid_field/differences": "Choose the differences to resolve.",
+    "invalid_field/resolution": "Choose what to do about the difference.",
     "resolution_not_allowed": "That is not a fix for this difference: use one of its buttons.",
     # the server
     "busy": "The system is busy, so this will be sent again in a moment.",

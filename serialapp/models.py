@@ -335,9 +335,6 @@ class StocktakeScan(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     source: Mapped[str] = mapped_column(String(16), default="manual")
-    serial: Mapped[Serial | None] = relationship()
-    location: Mapped[Location | None] = relationship()
-    user: Mapped[User | None] = relationship()
 
 
 class StocktakeDifference(db.Model):
@@ -353,17 +350,15 @@ class StocktakeDifference(db.Model):
     serial_id: Mapped[int | None] = mapped_column(ForeignKey("serials.id"))
     scan_id: Mapped[int | None] = mapped_column(ForeignKey("stocktake_scans.id"))
     text: Mapped[str] = mapped_column(String(100))
+    # What the records said at the close: the unit's status and its location's code.
     recorded_status: Mapped[str | None] = mapped_column(String(16))
-    recorded_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    recorded_location: Mapped[str | None] = mapped_column(String(64))
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))  # counted here
     resolution: Mapped[str | None] = mapped_column(String(16))
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
-    serial: Mapped[Serial | None] = relationship()
-    scan: Mapped[StocktakeScan | None] = relationship()
-    recorded_location: Mapped[Location | None] = relationship(foreign_keys=[recorded_location_id])
-    location: Mapped[Location | None] = relationship(foreign_keys=[location_id])
-    resolved_by: Mapped[User | None] = relationship()
+
+
 class Shipment(db.Model):
     """A supplier's shipping document attached to a purchase order (a CSV list, or an
     EPCIS document), kept whole as it came: the transaction data a regulator may ask for

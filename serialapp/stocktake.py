@@ -86,13 +86,11 @@ def compare(expected: dict, scans: list, recorded: dict) -> Comparison:
     return result
 
 
-def scan_note(status: str, location_id: int | None, here: int | None,
-              in_scope: bool = True) -> tuple[bool, str]:
-    """(expected?, what the picker reads) for one unit just counted, from its records."""
+def scan_note(status: str, location_id: int | None, here: int | None) -> tuple[bool, str]:
+    """(expected?, what the picker reads) for one unit of the count's scope just counted,
+    from its records; `here`: where it is counted (None: wherever the records say)."""
     if status not in ON_SHELF:
         return False, f"not expected here: it is recorded as {status.replace('_', ' ')}"
-    if not in_scope:
-        return False, "not expected in this count"
     if here is not None and location_id != here:
         return False, "not expected here: it is recorded at another location"
     return True, "expected here"

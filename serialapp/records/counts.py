@@ -2,12 +2,13 @@
 live progress (open) or what its close found and how each difference was resolved (closed),
 and who counted what, where and when. Reads only."""
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from .. import stocktake
 from ..extensions import db
 from ..inventory import counting
-from ..models import Serial, Stocktake, StocktakeDifference, StocktakeScan
+from ..models import (Location, Product, Serial, Stocktake, StocktakeDifference, StocktakeScan,
+                      User)
 from ..queries import iso
 
 MAX_LISTED = 200
@@ -45,56 +46,53 @@ def progress(take: Stocktake) -> dict:
 
 def differences(take: Stocktake) -> list[dict]:
     """What the close found different, each with the fixes it may take (by the records now)
-    and, once resolved, how and by whom."""
-    rows = db.session.scalars(
-        select(StocktakeDifference).where(StocktakeDifference.stocktake_id == take.id)
-        .options(joinedload(StocktakeDifference.serial).joinedload(Serial.product),
-                 joinedload(StocktakeDifference.serial).joinedload(Serial.location),
-                 joinedload(StocktakeDifference.recorded_location),
-                 joinedload(StocktakeDifference.location),
-                 joinedload(StocktakeDifference.resolved_by),
-                 joinedload(StocktakeDifference.scan).joinedload(StocktakeScan.user))
-        .order_by(StocktakeDifference.kind, StocktakeDifference.id)).all()
-    out = []
-    for d in rows:
-        unit = d.serial
-        status = unit.status if unit is not None else None
-        out.append({
-            "id": d.id, "kind": d.kind, "reason": d.reason, "serial": d.text,
-            "sku": unit.product.sku if unit is not None else None,
-            "recorded_status": d.recorded_status,
-            "recorded_location": d.recorded_location.code if d.recorded_location else None,
-            "location": d.location.code if d.location else None,
-            "status_now": status,
-            "location_now": unit.location.code if unit is not None and unit.location else None,
-            "counted_by": d.scan.user.name if d.scan and d.scan.user else None,
-            "counted_at": iso(d.scan.at) if d.scan else None,
-            "resolution": d.resolution,
-            "resolved_by": d.resolved_by.name if d.resolved_by else None,
-            "resolved_at": iso(d.resolved_at),
-            "resolutions": [] if d.resolution else
-            list(stocktake.resolutions(d.kind, d.reason, status)),
-        })
-    return out
+    and, once resolved, how and by whom. One flat query: a close may list 10,000."""
+    d = StocktakeDifference
+    counted_at, now_at = aliased(Location), aliased(Location)
+    counter, resolver = aliased(User), aliased(User)
+    rows = db.session.execute(
+        select(d.id, d.kind, d.reason, d.text, Product.sku, d.recorded_status, d.recorded_location,
+               counted_at.code, Serial.status, now_at.code, counter.name, StocktakeScan.at,
+               d.resolution, resolver.name, d.resolved_at)
+        .select_from(d)
+        .outerjoin(Serial, Serial.id == d.serial_id)
+        .outerjoin(Product, Product.id == Serial.product_id)
+        .outerjoin(counted_at, counted_at.id == d.location_id)
+        .outerjoin(now_at, now_at.id == Serial.location_id)
+        .outerjoin(StocktakeScan, StocktakeScan.id == d.scan_id)
+        .outerjoin(counter, counter.id == StocktakeScan.user_id)
+        .outerjoin(resolver, resolver.id == d.resolved_by_id)
+        .where(d.stocktake_id == take.id).order_by(d.kind, d.id)).all()
+    return [{"id": i, "kind": kind, "reason": reason, "serial": text, "sku": sku,
+             "recorded_status": rec_status, "recorded_location": rec_loc, "location": loc,
+             "status_now": status, "location_now": loc_now, "counted_by": who,
+             "counted_at": iso(at), "resolution": resolution, "resolved_by": by,
+             "resolved_at": iso(when),
+             "resolutions": [] if resolution else list(stocktake.resolutions(kind, reason, status))}
+            for (i, kind, reason, text, sku, rec_status, rec_loc, loc, status, loc_now, who, at,
+                 resolution, by, when) in rows]
 
 
-def scans(take: Stocktake, found_only: bool = False) -> list[dict]:
+def scans(take: Stocktake, found_only: bool = False, limit: int | None = None) -> list[dict]:
     """Every serial counted: what, where, by whom, when and how; with `found_only`, those a
     closed count found where expected (every scan that is not a difference)."""
-    query = (select(StocktakeScan).where(StocktakeScan.stocktake_id == take.id)
-             .options(joinedload(StocktakeScan.serial).joinedload(Serial.product),
-                      joinedload(StocktakeScan.location), joinedload(StocktakeScan.user))
-             .order_by(StocktakeScan.id))
+    query = (select(StocktakeScan.text, Serial.serial, Product.sku, Location.code, User.name,
+                    StocktakeScan.at, StocktakeScan.source)
+             .select_from(StocktakeScan)
+             .outerjoin(Serial, Serial.id == StocktakeScan.serial_id)
+             .outerjoin(Product, Product.id == Serial.product_id)
+             .outerjoin(Location, Location.id == StocktakeScan.location_id)
+             .outerjoin(User, User.id == StocktakeScan.user_id)
+             .where(StocktakeScan.stocktake_id == take.id)
+             .order_by(StocktakeScan.id).limit(limit))
     if found_only:
         query = query.where(StocktakeScan.id.not_in(
             select(StocktakeDifference.scan_id).where(
                 StocktakeDifference.stocktake_id == take.id,
                 StocktakeDifference.scan_id.is_not(None))))
-    return [{"serial": s.serial.serial if s.serial else s.text,
-             "sku": s.serial.product.sku if s.serial else None,
-             "location": s.location.code if s.location else None,
-             "user": s.user.name if s.user else None, "at": iso(s.at), "source": s.source}
-            for s in db.session.scalars(query)]
+    return [{"serial": serial or text, "sku": sku, "location": code, "user": who, "at": iso(at),
+             "source": source}
+            for text, serial, sku, code, who, at, source in db.session.execute(query)]
 
 
 def view(take: Stocktake, with_scans: bool = False) -> dict:

@@ -51,12 +51,15 @@
       return [`${again}⚠ ${result.serial} ${result.sku}: SUSPECT. ${result.reason}`, "bad"];
     }
     // Already done (the same label scanned again): neither green nor red, on every page.
-    if (result.ok && result.repeat) return [`↺ ${result.serial} ${result.sku}: ${result.note}`, "info"];
+    const sku = result.sku ? " " + result.sku : "";
+    if (result.ok && result.repeat) return [`↺ ${result.serial}${sku}: ${result.note}`, "info"];
     if (result.ok) {
       const note = result.note ? " · " + result.note : "";
       // Where it went, when the action put it somewhere: "in stock → ASSEMBLY".
       const where = result.location ? ` → ${result.location}` : "";
-      return [`✔ ${result.serial} ${result.sku}: ${result.status.replace("_", " ")}${where}${note}`, "ok"];
+      // Counted, but not where the records put it (a count's scan): amber, not green.
+      const kind = result.expected === false ? "info" : "ok";
+      return [`✔ ${result.serial}${sku}: ${result.status.replace("_", " ")}${where}${note}`, kind];
     }
     return [`✘ ${result.serial}: ${result.error.message}`, "bad"];
   }
@@ -189,7 +192,8 @@
     const code = codes.find((c) => c.toUpperCase() === text.toUpperCase());
     if (!code) return false;
     select.value = code;
-    say(`➜ Now moving to ${code}. Scan the serials.`, "info");
+    const says = select.dataset.locationSays || "Now moving to {code}. Scan the serials.";
+    say("➜ " + says.replace("{code}", code), "info");
     return true;
   }
 

@@ -15,6 +15,7 @@ const SHELL_FILES = [
   "/static/pwa.js",
   "/static/scan.js",
   "/static/camera.js",
+  "/static/stocktake.js",
   "/static/offline.html",
   "/static/manifest.webmanifest",
   "/static/icons/icon-192.png",

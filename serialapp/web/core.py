@@ -85,6 +85,7 @@ def todays_counts() -> dict:
     return {"in_stock": by_status.get(lifecycle.IN_STOCK, 0),
             "picked": by_status.get(lifecycle.PICKED, 0),
             "quarantined": by_status.get(lifecycle.QUARANTINED, 0),
+            "missing": by_status.get(lifecycle.MISSING, 0),
             "to_receive": to_receive,
             "to_pick": orders.get(lifecycle.ORDER_OPEN, 0) + orders.get(lifecycle.ORDER_PARTLY, 0),
             "to_ship": to_ship}

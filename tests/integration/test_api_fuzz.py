@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.factories import setup_shop
 
 PATH_VALUES = {"key": ["PHONE", "A1", "C1", "ACME", "nope"], "number": ["PO1", "PO-none"],
-               "recall_id": ["1", "999"],
+               "recall_id": ["1", "999"], "count_id": ["1", "999"],
                "kind": ["serials", "products", "customers", "nothing"]}
 
 scalars = (st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70)

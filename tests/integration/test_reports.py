@@ -54,7 +54,7 @@ def test_stock_flow_ageing(manager):
     assert stock["by_location"] == [{"sku": "PHONE", "product": "Phone", "location": "A2",
                                      "in_stock": 4}]
     assert {"sku": "PHONE", "in_stock": 4, "picked": 0, "shipped": 0, "quarantined": 0,
-            "scrapped": 0} in stock["by_status"]
+            "scrapped": 0, "missing": 0} in stock["by_status"]
     rows = list(csv.reader(io.StringIO(manager.get("/reports/stock?format=csv")
                                        .get_data(as_text=True))))
     assert rows == [["sku", "product", "location", "in_stock"], ["PHONE", "Phone", "A2", "4"]]

@@ -259,15 +259,16 @@ def _post(url, token, body):
 
 
 def test_several_people_counting_at_once_neither_double_nor_lose(live_server, manager, users):
-    """Four people scan overlapping halves of 40 units at the same moment, one serial per
-    request as a wedge sends them: each unit is counted once, none is lost."""
+    """Four people scan the same 40 units at the same moment (two front to back, two back
+    to front), one serial per request as a wedge sends them: each unit is counted once,
+    none is lost."""
     setup_shop(manager)
     receive(manager, "A1", range(1, 41))
     count_id = start(manager, location="A1")
     url = f"{live_server}/api/stocktakes/{count_id}/scans"
     added = []
     errors = []
-    lists = [range(1, 21), range(11, 31), range(21, 41), range(1, 41, 2)]
+    lists = [range(1, 41), range(1, 41), range(40, 0, -1), range(40, 0, -1)]
     go = threading.Barrier(len(lists))
 
     def person(numbers, token):
@@ -293,3 +294,53 @@ def test_several_people_counting_at_once_neither_double_nor_lose(live_server, ma
     assert len(view["scans"]) == 40 and view["progress"]["found"] == 40
     p = manager.post(f"/stocktakes/{count_id}/close").get_json()["progress"]
     assert (p["found"], p["missing"], p["unexpected"]) == (40, 0, 0)
+
+
+def test_the_pages_start_count_close_and_fix_with_one_tap(app, manager, picker):
+    from tests.integration.test_auth_and_pages import csrf_of, login
+    setup_shop(manager)
+    receive(manager, "A1", (1, 2, 3))
+    client = app.test_client()
+    login(client, "manager")
+    assert "Start a count" in client.get("/counts").get_data(True)
+    r = client.post("/counts", data={"location": "A1", "sku": "", "csrf_token": csrf_of(client)})
+    assert r.status_code == 302
+    page_url = r.headers["Location"]
+    count_id = int(page_url.rstrip("/").rsplit("/", 1)[1])
+    page = client.get(page_url).get_data(True)
+    assert "0</strong> of <strong id=\"count-expected\">3</strong> found" in page
+    assert f'data-endpoint="/api/stocktakes/{count_id}/scans"' in page
+    count(picker, count_id, [imei(1), imei(2), UNKNOWN])
+    page = client.get(page_url).get_data(True)
+    assert "2</strong> of <strong id=\"count-expected\">3</strong> found" in page
+    r = client.post(f"/counts/{count_id}/close", data={"csrf_token": csrf_of(client)},
+                    follow_redirects=True)
+    page = r.get_data(True)
+    assert "Closed: 2 of 3 found, 1 missing, 1 unexpected." in page
+    assert "Missing (1)" in page and "Unexpected (1)" in page and "not known here" in page
+    view = manager.get(f"/stocktakes/{count_id}").get_json()
+    (gone,) = [d for d in view["differences"] if d["kind"] == "missing"]
+    (new,) = [d for d in view["differences"] if d["kind"] == "unexpected"]
+    r = client.post(f"/counts/{count_id}/resolve", data={
+        "csrf_token": csrf_of(client), "difference": gone["id"], "action": "mark_missing"},
+        follow_redirects=True)
+    assert f"{imei(3)}: marked missing." in r.get_data(True)
+    r = client.post(f"/counts/{count_id}/resolve", data={
+        "csrf_token": csrf_of(client), "difference": new["id"], "action": "receive", "sku": ""},
+        follow_redirects=True)
+    assert "Which product is this" in r.get_data(True)  # said, and nothing done
+    r = client.post(f"/counts/{count_id}/resolve", data={
+        "csrf_token": csrf_of(client), "difference": new["id"], "action": "quarantine",
+        "sku": "PHONE"}, follow_redirects=True)
+    assert f"{UNKNOWN}: quarantined." in r.get_data(True)
+    assert [e["type"] for e in history(manager, UNKNOWN)] == ["receive", "quarantine"]
+    assert statuses(manager, UNKNOWN)[UNKNOWN] == ("quarantined", "A1")
+    # Past counts list it; a picker sees the list and the page, not the manager's buttons.
+    picker_client = app.test_client()
+    login(picker_client, "picker")
+    listing = picker_client.get("/counts").get_data(True)
+    assert f"{count_id}: A1" in listing and "Start a count" not in listing
+    page = picker_client.get(page_url).get_data(True)
+    assert "marked missing" in page and 'name="action"' not in page
+    assert picker_client.post(f"/counts/{count_id}/close",
+                              data={"csrf_token": csrf_of(picker_client)}).status_code == 403
