@@ -90,7 +90,10 @@ def ship():
     ready = select(Serial.sales_order_id).where(Serial.status == lifecycle.PICKED)
     orders = db.session.scalars(select(SalesOrder).where(SalesOrder.id.in_(ready))
                                 .order_by(SalesOrder.id)).all()
-    return render_template("scan/ship.html",
+    from ..records.book import is_book_item
+    # Orders with bound-book items ask for the Form 4473 transaction number too.
+    book_orders = {o.number for o in orders if any(is_book_item(ln.product) for ln in o.lines)}
+    return render_template("scan/ship.html", book_orders=book_orders,
                            orders=[queries.sales_order_view(o) for o in orders])
 
 
