@@ -308,10 +308,12 @@ class StageStay(db.Model):
 
 
 class StageStayMark(db.Model):
-    """One row (id 1): every event up to last_event_id is in stage_stays."""
+    """One row (id 1): every event up to last_event_id is in stage_stays; none after
+    processed_to has been seen (between the two: ids may still come, PostgreSQL only)."""
     __tablename__ = "stage_stay_marks"
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    processed_to: Mapped[int] = mapped_column(Integer, default=0)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

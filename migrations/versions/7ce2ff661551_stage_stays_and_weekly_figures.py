@@ -29,6 +29,7 @@ def upgrade():
     op.create_table('stage_stay_marks',
     sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('last_event_id', sa.Integer(), nullable=False),
+    sa.Column('processed_to', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stage_stay_marks'))
     )

@@ -141,7 +141,8 @@ def stage_chart(data: dict, size: str = "wide") -> str:
 
 def flow_chart(data: dict, size: str = "wide") -> str:
     top = max((max(r["received"], r["shipped"]) for r in data["rows"]), default=0)
-    chart = _make("Bar", "Received and shipped per day", size, ["received", "shipped"], count_top=top,
+    chart = _make("Bar", "Received and shipped per day", size, ["received", "shipped"],
+                  count_top=top,
                   show_minor_x_labels=False)
     chart.x_labels = [r["day"][5:] for r in data["rows"]]
     chart.x_labels_major = chart.x_labels[::7 if size == "wide" else 14]

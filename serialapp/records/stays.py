@@ -3,17 +3,19 @@
 
 The scans never write here: their path stays as short as it was. Instead
 - stage_stay_marks holds the id of the last event the stays are caught up to. catch_up()
-  takes the events after it, CHUNK at a time, and rebuilds the stays of every unit they
-  touch from that unit's whole history (a DELETE and an INSERT ... SELECT with window
-  functions). A unit's stays are always a function of all its events, so catching up in
-  any number of steps gives exactly what one full rebuild gives (tests/integration/
-  test_reports.py checks it).
+  takes the events after it, CHUNK at a time, each chunk in one transaction with the mark.
+  New events (above every id seen before) extend each unit they touch: its open stay is
+  closed where the next one begins, and the new stays are added, following the rules of
+  stats.stays. A unit's stays are a function of all its events, in id order, so catching
+  up in any number of steps gives exactly what one full rebuild gives (tests/integration/
+  test_stage_times.py checks it against a rebuild and against stats.stays).
 - An id can be seen before a lower one on PostgreSQL: two scans take ids 7 and 8 from the
   sequence and 8 commits first. A missing id is either rolled back (gone for good) or still
   being written; the mark stops below it until the event after it is GAP_WAIT old (a scan's
-  transaction lasts milliseconds), and the units after it are rebuilt again meanwhile,
-  which changes nothing. On SQLite the catch-up holds the write lock, so no lower id can
-  still appear.
+  transaction lasts milliseconds), and the events after it, seen already, are taken again:
+  those units are rebuilt from their whole history (a DELETE and an INSERT ... SELECT with
+  window functions), which is right whatever order their events came in. On SQLite the
+  catch-up holds the write lock, so no lower id can still appear.
 - A week's figures are those of the stays that ended in it. Once the week is over and its
   events are in, they never change: the week is worked out once (summarise) and read back
   from stage_week_stats. Events written late into a summarised week (an import of old
@@ -22,7 +24,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import BigInteger, DateTime, delete, func, insert, select, update
+from sqlalchemy import BigInteger, DateTime, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -127,14 +129,24 @@ def _writing(engine):
     (REPEATABLE READ: the events it counts are the events it rebuilds from)."""
     if engine.dialect.name == "sqlite":
         with keylock.sqlite_writer(engine), engine.connect() as conn:
-            tx = conn.begin()
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Not synced to disk at each commit (the app's connections are, FULL): these
+            # rows are worked out again from the events if a power cut loses them, and the
+            # mark goes back with them. A sync per chunk took longer than the chunk.
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            conn.commit()
             try:
-                yield conn
-            except BaseException:
-                tx.rollback()
-                raise
-            tx.commit()
+                tx = conn.begin()
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    tx.rollback()
+                    raise
+                tx.commit()
+            finally:
+                conn.rollback()
+                conn.exec_driver_sql("PRAGMA synchronous=FULL")
+                conn.commit()
     else:
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
             with conn.begin():
@@ -146,31 +158,100 @@ def _forget_weeks_from(conn: Connection, week: date) -> None:
     conn.execute(delete(StageWeek).where(StageWeek.week >= week))
 
 
-def _set_mark(conn: Connection, last_event_id: int, now: datetime) -> None:
-    if conn.execute(update(StageStayMark).where(StageStayMark.id == 1).values(
-            last_event_id=last_event_id, at=now)).rowcount == 0:
-        conn.execute(insert(StageStayMark).values(id=1, last_event_id=last_event_id, at=now))
+def _set_mark(conn: Connection, last_event_id: int, processed_to: int, now: datetime) -> None:
+    values = {"last_event_id": last_event_id, "processed_to": processed_to, "at": now}
+    if conn.execute(update(StageStayMark).where(StageStayMark.id == 1)
+                    .values(**values)).rowcount == 0:
+        conn.execute(insert(StageStayMark).values(id=1, **values))
 
 
-def _catch_up_chunk(conn: Connection, after: int, safe: int | None, now: datetime):
-    """Rebuild the units touched by the next CHUNK events after `after`. Returns the last
-    id taken and the mark's new value, or None when there is nothing after `after`."""
+def _rebuild_units(conn: Connection, taken) -> None:
+    """The stays of every unit an event in `taken` touches, from its whole history: right
+    whatever order its events came in."""
+    touched = select(Event.serial_id).where(taken)
+    conn.execute(delete(StageStay).where(StageStay.serial_id.in_(touched)))
+    conn.execute(insert(StageStay).from_select(_COLUMNS, _stays_of(touched)))
+
+
+def _extend_units(conn: Connection, after: int, taken) -> None:
+    """The stays the new events in `taken` make, when each touched unit's earlier events
+    (all at or below `after`) are in already: its open stay is closed where its next one
+    begins, and the new ones are added. Only those rows are written: rewriting every stay
+    of every touched unit touched pages all over the indexes, and took seconds a chunk."""
+    events = conn.execute(select(Event.serial_id, Event.id, Event.at, Event.to_status,
+                                 Event.to_location_id).where(taken)
+                          .order_by(Event.serial_id, Event.id)).all()
+    units = sorted({e.serial_id for e in events})
+    last_before = (select(func.max(Event.id)).where(Event.serial_id.in_(units),
+                                                    Event.id <= after)
+                   .group_by(Event.serial_id))
+    state = {sid: (status, loc) for sid, status, loc in conn.execute(
+        select(Event.serial_id, Event.to_status, Event.to_location_id)
+        .where(Event.id.in_(last_before))).all()}
+    # "Open" is looked at per row, not in WHERE: there, SQLite walked the open stays of
+    # every unit through the end_at index (650,000 of them in bench/records.py).
+    open_stays = {sid: (row_id, start) for row_id, sid, start, is_open in conn.execute(
+        select(StageStay.id, StageStay.serial_id, StageStay.start_at,
+               StageStay.end_at.is_(None)).where(StageStay.serial_id.in_(units))).all()
+        if is_open}
+    products = dict(conn.execute(select(Serial.id, Serial.product_id)
+                                 .where(Serial.id.in_(units))).all())
+    starts: dict[int, list] = defaultdict(list)
+    for e in events:  # the stays.stays rules: a change of place or status begins a stay
+        if state.get(e.serial_id) != (e.to_status, e.to_location_id):
+            starts[e.serial_id].append(e)
+            state[e.serial_id] = (e.to_status, e.to_location_id)
+    closed, added = [], []
+    for sid, begun in starts.items():
+        if sid in open_stays:
+            row_id, start = open_stays[sid]
+            closed.append({"row": row_id, "end": begun[0].at,
+                           "micros": _micros_between(start, begun[0].at)})
+        for n, e in enumerate(begun):
+            if e.to_location_id is None or e.to_status not in REPORTED:
+                continue
+            end = begun[n + 1].at if n + 1 < len(begun) else None
+            added.append({"serial_id": sid, "product_id": products[sid],
+                          "location_id": e.to_location_id, "status": e.to_status,
+                          "start_at": e.at, "end_at": end,
+                          "micros": None if end is None else _micros_between(e.at, end),
+                          "start_event_id": e.id})
+    if closed:
+        conn.execute(update(StageStay).where(StageStay.id == bindparam("row")).values(
+            end_at=bindparam("end"), micros=bindparam("micros")), closed)
+    if added:
+        conn.execute(insert(StageStay), added)
+
+
+def _micros_between(start: datetime, end: datetime) -> int:
+    return (end - start) // timedelta(microseconds=1)
+
+
+def _catch_up_chunk(conn: Connection, after: int, seen: int, safe: int | None,
+                    now: datetime):
+    """Take the next CHUNK events after `after` into the stays. Returns the last id taken
+    and the mark's new value, or None when there is nothing after `after`. Events above
+    `seen` are new: each touched unit's stays are extended. Events at or below it were
+    taken before, past an id that was missing then: the units they touch are rebuilt."""
     upto = conn.scalar(select(Event.id).where(Event.id > after).order_by(Event.id)
                        .offset(CHUNK - 1).limit(1))
     if upto is None:
         upto = conn.scalar(select(func.max(Event.id)).where(Event.id > after))
         if upto is None:
             return None
+    if after < seen:
+        upto = min(upto, seen)  # a chunk is either all seen before or all new
     if safe is None:
         mark = _safe_mark(conn, after, upto, now)
         safe = None if mark == upto else mark
     taken = (Event.id > after) & (Event.id <= upto)
-    touched = select(Event.serial_id).where(taken)
     earliest = conn.scalar(select(func.min(Event.at)).where(taken))
-    conn.execute(delete(StageStay).where(StageStay.serial_id.in_(touched)))
-    conn.execute(insert(StageStay).from_select(_COLUMNS, _stays_of(touched)))
+    if after < seen:
+        _rebuild_units(conn, taken)
+    else:
+        _extend_units(conn, after, taken)
     _forget_weeks_from(conn, stats.week_start(earliest))
-    _set_mark(conn, upto if safe is None else safe, now)
+    _set_mark(conn, upto if safe is None else safe, max(seen, upto), now)
     return upto, safe
 
 
@@ -180,15 +261,17 @@ def catch_up(now: datetime | None = None) -> None:
     now = now or utcnow()
     with keylock.held(engine, 0, "stage_stays", LOCK_WAIT_S):
         with engine.connect() as conn:
-            after = conn.scalar(select(StageStayMark.last_event_id)
-                                .where(StageStayMark.id == 1)) or 0
+            mark = conn.execute(select(StageStayMark.last_event_id, StageStayMark.processed_to)
+                                .where(StageStayMark.id == 1)).first()
+        after, seen = tuple(mark) if mark else (0, 0)
         safe = None
         while True:
             with _writing(engine) as conn:
-                step = _catch_up_chunk(conn, after, safe, now)
+                step = _catch_up_chunk(conn, after, seen, safe, now)
             if step is None:
                 break
             after, safe = step
+            seen = max(seen, after)
         summarise(engine, now)
 
 
@@ -206,7 +289,7 @@ def rebuild(conn: Connection, now: datetime | None = None) -> None:
     conn.execute(insert(StageStay).from_select(_COLUMNS, _stays_of(None)))
     for index in indexes:
         index.create(conn)
-    _set_mark(conn, _safe_mark(conn, 0, upto, now), now)
+    _set_mark(conn, _safe_mark(conn, 0, upto, now), upto, now)
     for week in _weeks_to_summarise(conn, now):
         _summarise_week(conn, week, now)
 

@@ -186,8 +186,12 @@ def _book_page(args, theft_loss: dict | None = None, theft_loss_problem: str | N
         problem = None
     except RequestError as exc:
         rows, problem = [], exc.message
+    # The PDF holds what the page shows: the same look-up.
+    pdf_args = {k: args[k].strip() for k in ("serial", "acquired_on")
+                if args.get(k, "").strip() and not problem}
     return render_template("reports/book.html", rows=rows, problem=problem, view=view,
                            views=book.VIEWS, args=args, theft_loss=theft_loss or {},
+                           pdf_args=pdf_args,
                            theft_loss_problem=theft_loss_problem), status
 
 

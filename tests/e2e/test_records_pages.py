@@ -57,6 +57,22 @@ def test_report_pages_keep_the_phone_rules(live_server, users, manager, phone):
         if path.startswith("/reports/"):
             box = phone.locator("figure.chart svg").first.bounding_box()
             assert box and 300 <= box["width"] <= 360, (path, box)
+            # The chart drawn for a phone's width shows; the desktop's does not.
+            assert phone.locator(".chart-narrow svg").first.is_visible()
+            assert not phone.locator(".chart-wide svg").first.is_visible()
+
+
+def test_report_charts_on_a_desktop(live_server, users, manager, browser):
+    _shop(manager)
+    desk = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = desk.new_page()
+    log_in(page, live_server, "manager")
+    for path in ("/reports/stock", "/reports/stage-times", "/reports/flow", "/reports/ageing"):
+        page.goto(live_server + path)
+        assert page.locator(".chart-wide svg").first.is_visible(), path
+        assert not page.locator(".chart-narrow svg").first.is_visible(), path
+        assert page.locator(".chart-wide svg").first.bounding_box()["width"] > 800, path
+    desk.close()
 
 
 def _gun_shop(manager):

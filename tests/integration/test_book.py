@@ -160,7 +160,8 @@ def test_form_4473_given_at_shipping_is_in_the_disposition_entry(app, gun_shop):
     # Too long, or not text one can print: refused before anything ships.
     assert api.post("/sales-orders", {"number": "SO-X", "customer": "JD", "lines": [
         {"sku": "G17", "qty": 1}]}).status_code == 201
-    assert api.post("/pick", {"order": "SO-X", "serials": ["ABC103"]}).get_json()["results"][0]["ok"]
+    r = api.post("/pick", {"order": "SO-X", "serials": ["ABC103"]})
+    assert r.get_json()["results"][0]["ok"]
     for bad in ("9" * 65, "12\n34"):
         r = api.post("/ship", {"order": "SO-X", "form_4473": bad})
         assert r.status_code in (400, 422), r.get_json()
@@ -175,9 +176,35 @@ def test_the_ship_page_asks_for_form_4473_only_for_book_items(app, gun_shop):
     assert api.post("/sales-orders", {"number": "SO-G2", "customer": "JD", "lines": [
         {"sku": "G17", "qty": 1}]}).status_code == 201
     assert api.post("/pick", {"order": "SO-H", "serials": ["H1"]}).get_json()["results"][0]["ok"]
-    assert api.post("/pick", {"order": "SO-G2", "serials": ["ABC102"]}).get_json()["results"][0]["ok"]
+    r = api.post("/pick", {"order": "SO-G2", "serials": ["ABC102"]})
+    assert r.get_json()["results"][0]["ok"]
     client = app.test_client()
     login(client, "manager")
     page = client.get("/scan/ship").get_data(as_text=True)
     cards = {c.split("</h2>")[0].split("·")[0].strip(): c for c in page.split("<h2>")[1:]}
     assert 'name="form_4473"' in cards["SO-G2"] and 'name="form_4473"' not in cards["SO-H"]
+
+
+def test_the_book_as_a_pdf_on_landscape_pages(app, gun_shop):
+    """?format=pdf: the same entries, in the page's columns, on landscape Letter or A4 pages
+    (headings on each, numbered), drawn without any system library."""
+    from tests.labelread import pdf_pages
+    for n in range(60):  # enough entries for a second page
+        gun_shop.post("/book/corrections", {"entry": book(gun_shop)[0]["entry"],
+                                            "fields": {"model": f"17 rev {n}"},
+                                            "note": "a long note " * (n % 4)})
+    r = gun_shop.get("/reports/acquisitions-dispositions?format=pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf", r.get_data()[:200]
+    pages = pdf_pages(r.get_data(), dpi=50)
+    assert len(pages) >= 2 and all(size == (11.0, 8.5) for _, size in pages)
+    a4 = pdf_pages(gun_shop.get("/reports/acquisitions-dispositions?format=pdf&paper=a4"
+                                "&serial=ABC103").get_data(), dpi=50)
+    assert len(a4) == 1 and abs(a4[0][1][0] - 11.69) < 0.01 and abs(a4[0][1][1] - 8.27) < 0.01
+    page = a4[0][0].convert("L")
+    assert page.getextrema()[0] < 64  # something is drawn
+    assert gun_shop.get("/reports/acquisitions-dispositions?format=pdf&paper=a3").status_code == 400
+    from tests.integration.test_auth_and_pages import login
+    client = app.test_client()
+    login(client, "manager")
+    html = client.get("/book?serial=ABC101").get_data(as_text=True)
+    assert "format=pdf" in html and "serial=ABC101" in html.split("format=pdf")[1].split('"')[0]

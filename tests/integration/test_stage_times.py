@@ -59,7 +59,8 @@ def _from_the_events(app, weeks):
         rows = db.session.execute(
             select(Event.serial_id, Event.at, Event.to_status, Location.code, Product.sku)
             .outerjoin(Location, Location.id == Event.to_location_id)
-            .join(Serial, Serial.id == Event.serial_id).join(Product, Product.id == Serial.product_id)
+            .join(Serial, Serial.id == Event.serial_id)
+            .join(Product, Product.id == Serial.product_id)
             .order_by(Event.serial_id, Event.id)).all()
     histories = defaultdict(list)
     for serial_id, at, status, code, sku in rows:
