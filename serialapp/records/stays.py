@@ -79,15 +79,18 @@ _COLUMNS = ("serial_id", "product_id", "location_id", "status", "start_at", "end
             "start_event_id")
 
 
-def _stays_of(serial_ids):
+def _stays_of(serial_ids, upto: int):
     """The reported stays of the units whose ids `serial_ids` (a SELECT) gives, or of every
-    unit (None), from their whole histories in event order. A stay begins at an event that
-    changes the unit's place or status and ends where the next one begins; an event that
-    changes neither (none do today) does not end it (the rules of stats.stays)."""
+    unit (None), from their histories up to event `upto`, in event order. A stay begins at
+    an event that changes the unit's place or status and ends where the next one begins; an
+    event that changes neither (none do today) does not end it (the rules of stats.stays).
+    Events after `upto` are left to the next step of the catch-up, which extends the stays
+    from there: taking them now too would count them twice."""
     order = {"partition_by": Event.serial_id, "order_by": Event.id}
     ev = select(Event.serial_id, Event.id, Event.at, Event.to_status, Event.to_location_id,
                 func.lag(Event.to_status).over(**order).label("prev_status"),
-                func.lag(Event.to_location_id).over(**order).label("prev_loc"))
+                func.lag(Event.to_location_id).over(**order).label("prev_loc")
+                ).where(Event.id <= upto)
     if serial_ids is not None:
         ev = ev.where(Event.serial_id.in_(serial_ids))
     ev = ev.subquery()
@@ -165,12 +168,12 @@ def _set_mark(conn: Connection, last_event_id: int, processed_to: int, now: date
         conn.execute(insert(StageStayMark).values(id=1, **values))
 
 
-def _rebuild_units(conn: Connection, taken) -> None:
-    """The stays of every unit an event in `taken` touches, from its whole history: right
-    whatever order its events came in."""
+def _rebuild_units(conn: Connection, taken, upto: int) -> None:
+    """The stays of every unit an event in `taken` touches, from its whole history up to
+    `upto`: right whatever order its events came in."""
     touched = select(Event.serial_id).where(taken)
     conn.execute(delete(StageStay).where(StageStay.serial_id.in_(touched)))
-    conn.execute(insert(StageStay).from_select(_COLUMNS, _stays_of(touched)))
+    conn.execute(insert(StageStay).from_select(_COLUMNS, _stays_of(touched, upto)))
 
 
 def _extend_units(conn: Connection, after: int, taken) -> None:
@@ -247,7 +250,7 @@ def _catch_up_chunk(conn: Connection, after: int, seen: int, safe: int | None,
     taken = (Event.id > after) & (Event.id <= upto)
     earliest = conn.scalar(select(func.min(Event.at)).where(taken))
     if after < seen:
-        _rebuild_units(conn, taken)
+        _rebuild_units(conn, taken, upto)
     else:
         _extend_units(conn, after, taken)
     _forget_weeks_from(conn, stats.week_start(earliest))
@@ -286,7 +289,7 @@ def rebuild(conn: Connection, now: datetime | None = None) -> None:
     indexes = list(StageStay.__table__.indexes)
     for index in indexes:
         index.drop(conn)
-    conn.execute(insert(StageStay).from_select(_COLUMNS, _stays_of(None)))
+    conn.execute(insert(StageStay).from_select(_COLUMNS, _stays_of(None, upto)))
     for index in indexes:
         index.create(conn)
     _set_mark(conn, _safe_mark(conn, 0, upto, now), upto, now)
