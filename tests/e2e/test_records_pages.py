@@ -160,3 +160,25 @@ def test_the_book_from_the_browser(live_server, users, manager, phone, browser):
     assert wide.locator("main").bounding_box()["width"] > 1000
     assert wide.locator("td", has_text="2024-000123").is_visible()
     desk.close()
+
+
+def test_the_book_prints_in_its_columns_from_a_phone_and_a_desktop(live_server, users, manager,
+                                                                     phone, browser):
+    """Printed (Chromium's page.pdf, as "Save as PDF" does), the book is a landscape page
+    with every column across it, from a phone as from a desktop."""
+    from tests.labelread import pdf_pages
+    _gun_shop(manager)
+    desk = browser.new_context(viewport={"width": 1280, "height": 800})
+    for page in (phone, desk.new_page()):
+        log_in(page, live_server, "manager")
+        page.goto(live_server + "/book")
+        page.emulate_media(media="print")
+        assert not page.locator("#theft-loss").is_visible()  # forms and buttons stay off paper
+        assert not page.locator("a[aria-label^='Correct entry']").first.is_visible()
+        assert page.locator(".book-table thead tr:last-child th").count() == 18
+        pages = pdf_pages(page.pdf(prefer_css_page_size=True), dpi=60)
+        assert len(pages) == 1 and pages[0][1][0] > pages[0][1][1], [s for _, s in pages]
+        # Nothing cut at the right edge: the ink ends inside the page's margin.
+        ink = pages[0][0].convert("L").point(lambda v: 255 if v < 128 else 0).getbbox()
+        assert ink and ink[2] < pages[0][0].width - 10, (ink, pages[0][0].size)
+    desk.close()
