@@ -1,9 +1,9 @@
 """Tables only. Serial state is written by `inventory` alone."""
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary,
-                        String, Text, UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index,
+                        Integer, LargeBinary, String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -432,3 +432,59 @@ class SuspectReceipt(db.Model):
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     serial: Mapped[Serial] = relationship()
+
+
+# ---------------------------------------------------------------- time in stage, kept
+
+class StageStay(db.Model):
+    """A unit's time at one place in stock or quarantined, cut from its events (the event
+    that brought it there to the event that took it away; end_at None: still there). Not
+    written by the scans: records.stays catches it up from the events it has not yet seen
+    (stage_stay_marks), each touched unit's stays rebuilt from its whole history, so it is
+    always what the events say. Read by the time-in-stage report."""
+    __tablename__ = "stage_stays"
+    __table_args__ = (Index("ix_stage_stays_end_at_start_at", "end_at", "start_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial_id: Mapped[int] = mapped_column(ForeignKey("serials.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    start_at: Mapped[datetime] = mapped_column(DateTime)
+    end_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # end_at - start_at in whole microseconds, computed by the database when the row is
+    # written, so the report reads numbers rather than parsing two timestamps a row.
+    micros: Mapped[int | None] = mapped_column(BigInteger)
+    start_event_id: Mapped[int] = mapped_column(Integer)
+
+
+class StageStayMark(db.Model):
+    """One row (id 1): every event up to last_event_id is in stage_stays; none after
+    processed_to has been seen (between the two: ids may still come, PostgreSQL only)."""
+    __tablename__ = "stage_stay_marks"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    processed_to: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StageWeek(db.Model):
+    """A finished week (Monday) whose time-in-stage figures are in stage_week_stats. A
+    week's figures are those of the stays that ended in it, so once it is over and its
+    events are all in, they never change (an event that would change them, written late,
+    makes records.stays forget the week and work it out again)."""
+    __tablename__ = "stage_weeks"
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StageWeekStat(db.Model):
+    """Per finished week, place, status and product: how many stays ended, their median
+    and 90th-percentile hours (as the report shows them)."""
+    __tablename__ = "stage_week_stats"
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    location_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    units: Mapped[int] = mapped_column(Integer)
+    median_hours: Mapped[float] = mapped_column(Float)
+    p90_hours: Mapped[float] = mapped_column(Float)

@@ -1,5 +1,8 @@
 """Reading labels back in tests, with the same zxing-cpp the scan pages use.
 
+A PDF is rendered back to an image by PDFium (pypdfium2, a self-contained wheel), as a
+viewer or a printer driver would, and read from that.
+
 No SVG renderer is installed here (no cairosvg, rsvg or ImageMagick), so an SVG label is
 rasterised by this module from its own markup: the bars are one <path> of rectangles
 ("M x y h w v h h -w z"), each filled at the SVG's viewBox scale. That decodes what the SVG
@@ -42,3 +45,19 @@ def texts_of_svg(svg: str) -> list[str]:
 
 def decode(image) -> list[str]:
     return [b.text for b in zxingcpp.read_barcodes(image)]
+
+
+def pdf_pages(data: bytes, dpi: int = 300) -> list[tuple[Image.Image, tuple[float, float]]]:
+    """Each page of a PDF rendered at `dpi`, with the page's size in inches."""
+    import pypdfium2
+    pdf = pypdfium2.PdfDocument(data)
+    try:
+        pages = []
+        for page in pdf:
+            width, height = page.get_size()  # points: 72 to the inch
+            pages.append((page.render(scale=dpi / 72, grayscale=True).to_pil(),
+                          (width / 72, height / 72)))
+            page.close()
+        return pages
+    finally:
+        pdf.close()

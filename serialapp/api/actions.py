@@ -7,6 +7,7 @@ from .. import inventory, lifecycle
 from ..auth import api_user, require_role
 from ..errors import RequestError
 from ..idempotency import idempotent
+from ..records import book
 from . import bp, schemas
 from .images import decode_uploads
 from .payload import pick_fields, source_of
@@ -24,7 +25,8 @@ DOCS = {
     "move": "Move units (in stock or quarantined) to another location.",
     "pick": "Pick units from pickable stock into a sales order.",
     "unpick": "Take picked units off an order, back to a location.",
-    "ship": "Ship a picked order to its customer (`partial: true` for what is picked).",
+    "ship": "Ship a picked order to its customer (`partial: true` for what is picked; "
+            "`form_4473`: the Form 4473 transaction number, for the bound book).",
     "return": "A customer's units come back: restock, quarantine or scrap (manager).",
     "quarantine": "Set units aside in quarantine (manager).",
     "release": "Release quarantined units back to stock (manager).",
@@ -39,7 +41,7 @@ ACTIONS = {
     "move": (inventory.move, ("location", "serials", "sku")),
     "pick": (inventory.pick, ("order", "serials", "sku")),
     "unpick": (inventory.unpick, ("order", "location", "serials", "sku")),
-    "ship": (inventory.ship, ("order", "partial")),
+    "ship": (book.ship, ("order", "partial", "form_4473")),
     "return": (inventory.return_, ("serials", "sku", "reason", "disposition", "location")),
     "quarantine": (partial(inventory.set_aside, action="quarantine"),
                    ("serials", "sku", "location", "reason")),

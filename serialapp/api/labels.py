@@ -1,4 +1,4 @@
-"""Printable labels: one serial's label (PNG, SVG, ZPL) and sheets of labels for a batch
+"""Printable labels: one serial's label (PNG, SVG, PDF, ZPL) and sheets of labels for a batch
 (the serials just minted by `receive` with `generate`, or all those of a purchase order).
 Drawing is records/labels.py; this module finds the units and picks the writer."""
 from typing import Annotated, Literal
@@ -38,7 +38,8 @@ class LabelsQuery(_Query):
         None, description="Serials separated by commas (e.g. those `receive` just minted).")
     purchase_order: Key | None = Field(None, description="Every serial received on it.")
     sku: Key | None = Field(None, description="The product of the serials, when shared.")
-    format: Literal["png", "svg", "zpl"] | None = Field(None, description="png (default).")
+    format: Literal["png", "svg", "pdf", "zpl"] | None = Field(
+        None, description="png (default); pdf holds every page, zpl every label.")
     sheet: Literal["a4", "letter", "single"] | None = Field(
         None, description="a4 (3x8), letter (3x10) or single 2\"x1\" labels (default).")
     page: Annotated[int, Field(ge=1, le=MAX_LABELS)] | None = Field(
@@ -79,6 +80,9 @@ def _single(text: str, fmt: str) -> Response:
         return _file(labels.png_bytes(labels.image(drawing), dpi), "image/png", f"{text}.png")
     if fmt == "svg":
         return _file(labels.svg(drawing), "image/svg+xml", f"{text}.svg")
+    if fmt == "pdf":
+        return _file(labels.pdf_bytes([labels.image(drawing)], dpi), "application/pdf",
+                     f"{text}.pdf")
     return _file(labels.zpl(label, labels.SINGLE, dpi), "text/plain", f"{text}.zpl")
 
 
@@ -87,6 +91,7 @@ def _single(text: str, fmt: str) -> Response:
 for _fmt, _doc in (("png", "A serial's 2\"x1\" label as PNG (Code 128, or GS1 DataMatrix "
                             "when its product has a GTIN)."),
                    ("svg", "The same label as SVG, sized 2in x 1in."),
+                   ("pdf", "The same label as a PDF page of 2in x 1in."),
                    ("zpl", "The same label as ZPL II (^XA...^XZ) for a Zebra printer.")):
     def _view(text, fmt=_fmt):
         return _single(text, fmt)
@@ -133,8 +138,8 @@ def batch(args: dict) -> list[labels.Label]:
 @require_role("picker")
 @validated(query=LabelsQuery, errors=(404, 409), tags=("labels",))
 def label_sheet():
-    """Labels for a batch: ZPL for all of them, or one page (?page=) of an A4 or Letter
-    sheet, or of single 2"x1" labels, as PNG or SVG. The page count is in X-Pages."""
+    """Labels for a batch: ZPL or PDF for all of them, or one page (?page=) of an A4 or
+    Letter sheet, or of single 2"x1" labels, as PNG or SVG. The page count is in X-Pages."""
     args = query()
     batch_labels = batch(args)
     fmt, sheet = args.get("format", "png"), args.get("sheet", "single")
@@ -144,6 +149,17 @@ def label_sheet():
                      "text/plain", "labels.zpl")
     per = 1 if sheet == "single" else labels.per_page(sheet)
     pages = -(-len(batch_labels) // per)
+    if fmt == "pdf":  # every page in one file, each at its paper's size
+        if sheet == "single":
+            dpi = args.get("dpi", labels.THERMAL_DPI)
+            images = [labels.image(labels.draw(lb, labels.SINGLE, dpi)) for lb in batch_labels]
+        else:
+            dpi = args.get("dpi", 300)
+            images = [labels.sheet_page(batch_labels[n:n + per], sheet, dpi)
+                      for n in range(0, len(batch_labels), per)]
+        r = _file(labels.pdf_bytes(images, dpi), "application/pdf", f"labels-{sheet}.pdf")
+        r.headers["X-Pages"] = str(pages)
+        return r
     page = args.get("page", 1)
     if page > pages:
         raise bad_request(f"There are {pages} pages.", "invalid_field", "page")

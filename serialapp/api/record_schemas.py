@@ -55,7 +55,11 @@ class FlowQuery(FormatQuery):
     days: Annotated[int, Field(ge=1, le=3660)] | None = None
 
 
-class BookQuery(FormatQuery):
+class BookQuery(_Query):
+    format: Literal["json", "csv", "pdf"] | None = Field(
+        None, description="json (default), csv, or pdf: the book's columns on landscape "
+                          "pages.")
+    paper: Literal["letter", "a4"] | None = Field(None, description="The PDF's paper (letter).")
     view: Literal["originals", "corrections", "both"] | None = None
     serial: Short | None = None
     acquired_on: Short | None = Field(None, description="An acquisition date (YYYY-MM-DD).")

@@ -156,7 +156,7 @@ for _kind, _query in _REPORT_QUERIES.items():
 # ---------------------------------------------------------------- the bound book
 
 def _book_rows():
-    reports.check_args(request.args, {"format", "view", "serial", "acquired_on"})
+    reports.check_args(request.args, {"format", "view", "serial", "acquired_on", "paper"})
     return book.entries(request.args.get("view", "both"), request.args.get("serial") or None,
                         book.parse_day(request.args.get("acquired_on")))
 
@@ -165,8 +165,20 @@ def _book_rows():
 @require_role(SETUP_ROLE)
 @validated(query=rs.BookQuery, tags=("book",))
 def acquisitions_dispositions():
-    """?view=originals|corrections|both&serial=&acquired_on=[&format=csv]"""
+    """?view=originals|corrections|both&serial=&acquired_on=[&format=csv|pdf&paper=a4]"""
     rows = _book_rows()
+    if request.args.get("format") == "pdf":
+        from flask import Response
+
+        from ..records import bookpdf
+        paper = request.args.get("paper", "letter")
+        if paper not in bookpdf.PAPER:
+            raise bad_request("paper must be letter or a4.", "invalid_field")
+        picked = [f"{k.replace('_', ' ')} {request.args[k]}"
+                  for k in ("view", "serial", "acquired_on") if request.args.get(k)]
+        r = Response(bookpdf.pdf(rows, paper, ", ".join(picked)), mimetype="application/pdf")
+        r.headers["Content-Disposition"] = 'inline; filename="acquisitions-dispositions.pdf"'
+        return r
     if _format(request.args) == "csv":
         return csv_response(write_rows(book.NAMES, ([r[c] for c in book.NAMES] for r in rows)),
                             "acquisitions-dispositions.csv")

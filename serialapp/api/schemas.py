@@ -213,6 +213,9 @@ class Ship(ActionBase):
     order: Key
     partial: bool | None = Field(None, description="Ship what is picked of an order that "
                                                    "is not fully picked.")
+    form_4473: Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="The ATF Form 4473 transaction number of this transfer, written in "
+                          "the bound book's disposition entry of each book item shipped.")
 
 
 class Return(ActionBase):

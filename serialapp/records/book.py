@@ -5,7 +5,8 @@ The original entries are the events themselves (receive and return acquire; ship
 scrap dispose), so nothing can edit them. A correction is a new row (BookEntry) naming
 the event whose entry it corrects and, for a second correction, the one before; theft or
 loss is a disposition: the unit is scrapped through the service layer and the incident
-numbers are kept beside its scrap event."""
+numbers are kept beside its scrap event. The Form 4473 transaction number given when an
+order ships is kept the same way, beside each book item's ship event."""
 from datetime import date
 
 from sqlalchemy import select
@@ -36,7 +37,9 @@ COLUMNS = [
     ("disposed_on", "Date of disposition (UTC date)"),
     ("disposed_to", "To whom disposed: name and address"),
     ("disposed_to_licence", "To whom disposed: licence (FFL) number, if licensed"),
-    ("form_4473", "ATF Form 4473 transaction number, where the shop records one"),
+    ("form_4473", "ATF Form 4473 transaction number of the disposition, where the shop files "
+                  "its 4473s by number: given when the order shipped (Ship page, or "
+                  "form_4473 of POST /api/ship)"),
     ("theft_loss", "For a theft or loss: 'theft' or 'loss'"),
     ("atf_incident", "ATF theft/loss incident number"),
     ("police_incident", "Police incident number"),
@@ -44,6 +47,16 @@ COLUMNS = [
 ]
 NAMES = [c for c, _ in COLUMNS]
 CORRECTABLE = set(NAMES) - {"entry", "corrects", "note"}
+# Short names for the correction form, in the book's order.
+LABELS = {"serial": "Serial", "manufacturer": "Manufacturer", "importer": "Importer",
+          "model": "Model", "type": "Type", "caliber": "Caliber or gauge",
+          "acquired_on": "Acquired on", "acquired_from": "Acquired from: name and address",
+          "acquired_from_licence": "Acquired from: licence", "disposed_on": "Disposed of on",
+          "disposed_to": "Disposed to: name and address",
+          "disposed_to_licence": "Disposed to: licence", "form_4473": "Form 4473 number",
+          "theft_loss": "Theft or loss", "atf_incident": "ATF incident number",
+          "police_incident": "Police incident number"}
+assert set(LABELS) == CORRECTABLE
 
 
 def is_book_item(product: Product) -> bool:
@@ -54,7 +67,7 @@ def _party(name, address):
     return ", ".join(p.strip().replace("\n", ", ") for p in (name, address) if p)
 
 
-def _original(e: Event, incidents: dict) -> dict:
+def _original(e: Event, incidents: dict, forms: dict) -> dict:
     s, attrs = e.serial, e.serial.product.attributes or {}
     row = {c: "" for c in NAMES}
     row.update(entry=f"E{e.id}", serial=s.serial, note=e.note or "",
@@ -75,6 +88,8 @@ def _original(e: Event, incidents: dict) -> dict:
         if e.type == "ship" and e.customer:
             row["disposed_to"] = _party(e.customer.name, e.customer.address)
             row["disposed_to_licence"] = e.customer.licence or ""
+        if e.id in forms:
+            row["form_4473"] = forms[e.id].fields.get("form_4473", "")
         loss = incidents.get(e.id)
         if loss:
             row.update(theft_loss=loss.fields.get("kind", ""),
@@ -105,7 +120,8 @@ def entries(view: str = "both", serial: str | None = None,
     extra = db.session.scalars(select(BookEntry).where(BookEntry.event_id.in_(ids))
                                .order_by(BookEntry.id)).all() if ids else []
     incidents = {b.event_id: b for b in extra if b.kind == "theft_loss"}
-    originals = {e.id: _original(e, incidents) for e in events}
+    forms = {b.event_id: b for b in extra if b.kind == "form_4473"}
+    originals = {e.id: _original(e, incidents, forms) for e in events}
     rows = []
     for e in events:
         if view in ("originals", "both"):
@@ -126,6 +142,22 @@ def _book_event(event_id) -> Event:
             not is_book_item(event.serial.product):
         raise not_found("unknown_entry", f"There is no book entry {event_id}.")
     return event
+
+
+def entry_row(entry: str) -> dict:
+    """Entry E<n> or C<n> as the book shows it (a correction: the values it makes)."""
+    text = str(entry).strip().upper()
+    if text.startswith("C"):
+        found = db.session.get(BookEntry, int(text[1:])) if text[1:].isdigit() else None
+        if found is None or found.kind != "correction":
+            raise not_found("unknown_entry", f"There is no book entry {entry}.")
+        event = found.event
+    else:
+        event = _book_event(text)
+    row = next((r for r in entries("both", event.serial.serial) if r["entry"] == text), None)
+    if row is None:
+        raise not_found("unknown_entry", f"There is no book entry {entry}.")
+    return row
 
 
 def correct(entry: str, fields: dict, note: str, user_id: int) -> BookEntry:
@@ -182,6 +214,51 @@ def theft_loss(actor: inventory.Actor, *, serial: str, sku: str | None, kind: st
                                      "police_incident": police_incident.strip()}))
     db.session.commit()
     return result
+
+
+def ship(actor: inventory.Actor, *, order=None, partial=False,
+         form_4473: str | None = None) -> inventory.Outcome:
+    """Ship an order (inventory.ship); with a Form 4473 transaction number, keep it beside
+    the ship event of each book item that went, for the book's disposition entry."""
+    number = form_4473.strip() if isinstance(form_4473, str) else None
+    if number and not number.isprintable():
+        raise bad_request("form_4473 must be printable text.", "invalid_field",
+                          field="form_4473")
+    outcome = inventory.ship(actor, order=order, partial=partial)
+    if number:
+        _keep_form_4473(order, outcome, number, actor.user_id)
+    return outcome
+
+
+def _keep_form_4473(order: str, outcome: inventory.Outcome, number: str, user_id) -> None:
+    shipped = {(r["serial"], r.get("sku")) for r in outcome.results if r.get("ok")}
+    so_id = inventory.get_sales_order(order).id
+    latest: dict[int, Event] = {}
+    for e in db.session.scalars(select(Event).join(Event.serial).join(Serial.product)
+                                .options(joinedload(Event.serial).joinedload(Serial.product))
+                                .where(Event.sales_order_id == so_id, Event.type == "ship")
+                                .order_by(Event.id)):
+        if (e.serial.serial, e.serial.product.sku) in shipped and is_book_item(e.serial.product):
+            latest[e.serial_id] = e
+    if not latest:
+        return
+    # A retried request (Idempotency-Key) must not write the number twice.
+    kept = set(db.session.scalars(select(BookEntry.event_id).where(
+        BookEntry.kind == "form_4473", BookEntry.event_id.in_([e.id for e in latest.values()]))))
+    for e in latest.values():
+        if e.id not in kept:
+            db.session.add(BookEntry(kind="form_4473", event_id=e.id, user_id=user_id,
+                                     fields={"form_4473": number}))
+    db.session.commit()
+
+
+def form_4473_numbers(order_id: int) -> list[tuple[str, str]]:
+    """(serial, Form 4473 number) of an order's shipped book items, for its page."""
+    return db.session.execute(
+        select(Serial.serial, BookEntry.fields).join(Event, Event.id == BookEntry.event_id)
+        .join(Serial, Serial.id == Event.serial_id)
+        .where(BookEntry.kind == "form_4473", Event.sales_order_id == order_id)
+        .order_by(BookEntry.id)).all()
 
 
 def parse_day(text) -> date | None:

@@ -1,4 +1,4 @@
-"""Printable labels for serials: one drawing, written as PNG, SVG or ZPL.
+"""Printable labels for serials: one drawing, written as PNG, SVG, PDF or ZPL.
 
 The symbol is chosen per unit:
 - a GS1 DataMatrix carrying (01) GTIN, (21) serial, (10) lot and (17) expiry when the
@@ -228,6 +228,18 @@ def image(drawing: Drawing) -> Image.Image:
 def png_bytes(page: Image.Image, dpi: int) -> bytes:
     out = io.BytesIO()
     page.save(out, "PNG", dpi=(dpi, dpi), optimize=False)
+    return out.getvalue()
+
+
+def pdf_bytes(pages: list[Image.Image], dpi: int) -> bytes:
+    """Pages as one PDF, each page the size of its image at `dpi` (a 2"x1" label is a
+    2in x 1in page, an A4 sheet an A4 page), so it prints at its true size. Each page is
+    its image, bilevel (black or white, as a label printer prints) and compressed without
+    loss (CCITT Group 4): no JPEG blur on the bars."""
+    bilevel = [page.point(lambda v: 255 if v >= 128 else 0, "1") for page in pages]
+    out = io.BytesIO()
+    bilevel[0].save(out, "PDF", resolution=dpi, save_all=True, append_images=bilevel[1:],
+                    title="Labels", creator="serialapp")
     return out.getvalue()
 
 

@@ -410,6 +410,9 @@
       if (button.disabled) return;
       button.disabled = true;
       const body = { order: shipForm.dataset.order, partial: shipForm.partial.checked };
+      // Book items: the Form 4473 transaction number goes into the book's disposition.
+      const form4473 = shipForm.form_4473 ? shipForm.form_4473.value.trim() : "";
+      if (form4473) body.form_4473 = form4473;
       const outcome = await send({ endpoint: "/api/ship", body, label: `ship ${body.order}` });
       if (outcome === "ok") {
         say(`✔ Order ${body.order} shipped.`, "ok");

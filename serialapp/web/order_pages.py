@@ -210,8 +210,9 @@ def _sales_order(number):
 @login_required
 def sales_order_page(number):
     so = _sales_order(number)
+    from ..records.book import form_4473_numbers
     return render_template("orders/sales_order.html", o=queries.sales_order_view(so),
-                           customer=so.customer)
+                           customer=so.customer, forms_4473=form_4473_numbers(so.id))
 
 
 @bp.get("/sales-orders/<number>/packing-slip")

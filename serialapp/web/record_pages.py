@@ -9,7 +9,7 @@ from ..errors import RequestError
 from ..extensions import db
 from ..models import Location, Recall
 from ..records import recall as recalls
-from ..records import book, reports
+from ..records import book, charts, reports
 from ..records import warranty as warranties
 from . import reports as bp
 from .common import role_required
@@ -128,7 +128,9 @@ def _report_page(kind: str, title: str, build, charts, **params):
     # stylesheet the policy lets through.
     from ..security import csp_nonce
     nonce = f'<style nonce="{csp_nonce()}"'
-    svgs = [Markup(chart(data).replace("<style", nonce)) for chart in charts] if data else []
+    # Each chart twice: drawn for a phone's width and for a desktop's; CSS shows one.
+    svgs = [{size: Markup(chart(data, size).replace("<style", nonce))
+             for size in ("narrow", "wide")} for chart in charts] if data else []
     return render_template("reports/report.html", kind=kind, title=title, data=data,
                            charts=svgs, problem=problem, params=params)
 
@@ -137,7 +139,7 @@ def _report_page(kind: str, title: str, build, charts, **params):
 @role_required(lifecycle.SETUP_ROLE)
 def stock_report():
     return _report_page("stock", "Stock", reports.stock,
-                        [reports.stock_chart, reports.status_chart])
+                        [charts.stock_chart, charts.status_chart])
 
 
 @bp.get("/reports/stage-times")
@@ -147,7 +149,7 @@ def stage_times_report():
         return reports.stage_times(
             reports.whole(request.args, "weeks", 12, 1, reports.MAX_WEEKS),
             reports.whole(request.args, "threshold_hours", 72, 1, 100_000))
-    return _report_page("stage-times", "Time in stage", build, [reports.stage_chart],
+    return _report_page("stage-times", "Time in stage", build, [charts.stage_chart],
                         weeks=request.args.get("weeks", "12"),
                         threshold_hours=request.args.get("threshold_hours", "72"))
 
@@ -156,30 +158,91 @@ def stage_times_report():
 @role_required(lifecycle.SETUP_ROLE)
 def flow_report():
     return _report_page("flow", "Flow", lambda: reports.flow(
-        reports.whole(request.args, "days", 30, 1, reports.MAX_DAYS)), [reports.flow_chart],
+        reports.whole(request.args, "days", 30, 1, reports.MAX_DAYS)), [charts.flow_chart],
         days=request.args.get("days", "30"))
 
 
 @bp.get("/reports/ageing")
 @role_required(lifecycle.SETUP_ROLE)
 def ageing_report():
-    return _report_page("ageing", "Ageing", reports.ageing, [reports.ageing_chart])
+    return _report_page("ageing", "Ageing", reports.ageing, [charts.ageing_chart])
 
 
 @bp.get("/book")
 @role_required(lifecycle.SETUP_ROLE)
 def book_page():
     """The bound book in its column layout, printable (landscape); look up by serial or by
-    acquisition date; originals, corrections or both."""
-    view = request.args.get("view", "both")
+    acquisition date; originals, corrections or both. Managers correct an entry from its
+    row and record a theft or loss here."""
+    return _book_page(request.args)
+
+
+def _book_page(args, theft_loss: dict | None = None, theft_loss_problem: str | None = None,
+               status: int = 200):
+    view = args.get("view", "both")
     try:
-        rows = book.entries(view, request.args.get("serial", "").strip() or None,
-                            book.parse_day(request.args.get("acquired_on", "").strip()))
+        rows = book.entries(view, args.get("serial", "").strip() or None,
+                            book.parse_day(args.get("acquired_on", "").strip()))
         problem = None
     except RequestError as exc:
         rows, problem = [], exc.message
+    # The PDF holds what the page shows: the same look-up.
+    pdf_args = {k: args[k].strip() for k in ("serial", "acquired_on")
+                if args.get(k, "").strip() and not problem}
     return render_template("reports/book.html", rows=rows, problem=problem, view=view,
-                           views=book.VIEWS, args=request.args)
+                           views=book.VIEWS, args=args, theft_loss=theft_loss or {},
+                           pdf_args=pdf_args,
+                           theft_loss_problem=theft_loss_problem), status
+
+
+@bp.route("/book/entries/<entry>/correct", methods=["GET", "POST"])
+@role_required(lifecycle.SETUP_ROLE)
+def book_correct(entry):
+    """A correction of one entry: the form holds the entry's values; what is changed, with
+    why, becomes a new entry pointing to it. The entry itself stays as it is."""
+    try:
+        row = book.entry_row(entry)
+    except RequestError as exc:
+        abort(exc.status, exc.message)
+    values, problem = row, None
+    if request.method == "POST":
+        values = {c: request.form.get(c, "").strip() for c in book.LABELS}
+        changed = {c: v for c, v in values.items() if v != row[c]}
+        try:
+            done = book.correct(row["entry"], changed, request.form.get("note", ""),
+                                current_user.id)
+        except RequestError as exc:
+            problem = exc.message
+        else:
+            flash(f"Correction C{done.id} recorded; it corrects {row['entry']}, which stays "
+                  "as it was.", "ok")
+            return redirect(url_for("reports.book_page", serial=row["serial"]))
+    return render_template("reports/book_correct.html", row=row, values=values,
+                           labels=book.LABELS, note=request.form.get("note", ""),
+                           problem=problem), 400 if problem else 200
+
+
+@bp.post("/book/theft-loss")
+@role_required(lifecycle.SETUP_ROLE)
+def book_theft_loss():
+    """A theft or loss, from the book page: the unit is written off (scrapped) and the
+    incident numbers go into its disposition entry."""
+    form = {k: request.form.get(k, "").strip() for k in ("serial", "sku", "kind", "atf_incident",
+                                                          "police_incident")}
+    actor = inventory.Actor(user_id=current_user.id, role=current_user.role, source="manual")
+    try:
+        if not form["serial"]:
+            raise RequestError(400, "missing_field", "Give the serial of the unit.")
+        done = book.theft_loss(actor, serial=form["serial"], sku=form["sku"] or None,
+                               kind=form["kind"], atf_incident=form["atf_incident"],
+                               police_incident=form["police_incident"])
+    except RequestError as exc:
+        return _book_page({}, theft_loss=form, theft_loss_problem=exc.message,
+                          status=exc.status if exc.status < 500 else 400)
+    flash(f"{form['kind'].capitalize()} of {done['serial']} recorded: written off, with ATF "
+          f"incident {form['atf_incident']} and police incident {form['police_incident']}.",
+          "ok")
+    return redirect(url_for("reports.book_page", serial=done["serial"]))
 
 
 # ---------------------------------------------------------------- label sheets
@@ -212,6 +275,8 @@ def labels_page():
     return render_template("reports/labels.html", pages=pages, sheet=sheet, spec=spec,
                            count=len(found),
                            zpl_url=url_for("api.label_sheet", format="zpl",
+                                           **{k: v for k, v in args.items() if v}),
+                           pdf_url=url_for("api.label_sheet", format="pdf", sheet=sheet,
                                            **{k: v for k, v in args.items() if v}))
 
 

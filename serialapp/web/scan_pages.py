@@ -96,7 +96,17 @@ def pick(number):
 @role_required("picker")
 def ship():
     """Orders with picked units waiting to go, one compact card each."""
-    return render_template("scan/ship.html", orders=queries.orders_to_ship())
+    from ..records.book import is_book_item
+    orders = queries.orders_to_ship()
+    # Orders with bound-book items ask for the Form 4473 transaction number too. Read from
+    # the products on those orders' lines: a handful of rows, not one query per order.
+    products = db.session.execute(
+        select(SalesOrder.number, Product)
+        .join(SalesOrderLine, SalesOrderLine.sales_order_id == SalesOrder.id)
+        .join(Product, Product.id == SalesOrderLine.product_id)
+        .where(SalesOrder.number.in_([o["number"] for o in orders]))).all()
+    book_orders = {number for number, product in products if is_book_item(product)}
+    return render_template("scan/ship.html", orders=orders, book_orders=book_orders)
 
 
 @bp.get("/unpick")

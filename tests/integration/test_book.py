@@ -127,3 +127,84 @@ def test_the_book_page_prints_in_the_books_columns(app, gun_shop):
     assert "ABC102" in text and 'media="print" href="/static/print-landscape.css' in text
     assert "size: landscape" in client.get("/static/print-landscape.css").get_data(as_text=True)
     assert "must be a date" in client.get("/book?acquired_on=soon").get_data(as_text=True)
+
+
+def test_form_4473_given_at_shipping_is_in_the_disposition_entry(app, gun_shop):
+    """The disposition column's third form ('or the Form 4473 transaction number'): given
+    when the order ships, it is in the book (JSON, CSV, page) beside that unit's entry."""
+    api = gun_shop
+    assert api.post("/sales-orders", {"number": "SO-4473", "customer": "JD", "lines": [
+        {"sku": "G17", "qty": 1}, {"sku": "HOLSTER", "qty": 1}]}).status_code == 201
+    assert all(r["ok"] for r in api.post("/pick", {"order": "SO-4473", "serials": [
+        "ABC102", "H1"]}).get_json()["results"])
+    r = api.post("/ship", {"order": "SO-4473", "form_4473": " 2024-000123 "})
+    assert r.status_code == 200 and all(x["ok"] for x in r.get_json()["results"]), r.get_json()
+    rows = book(api, "?view=originals")
+    disposed = {r["serial"]: r for r in rows if r["disposed_on"]}
+    assert disposed["ABC102"]["form_4473"] == "2024-000123"
+    assert disposed["ABC101"]["form_4473"] == ""  # shipped earlier without one
+    assert disposed["ABC102"]["disposed_to"] == "Jane Doe, 5 Elm St"  # name and address stay
+    text = api.get("/reports/acquisitions-dispositions?format=csv&serial=ABC102").get_data(
+        as_text=True)
+    assert [r["form_4473"] for r in csv.DictReader(io.StringIO(text))] == ["", "2024-000123"]
+    described = dict(csv.reader(io.StringIO(api.get(
+        "/reports/acquisitions-dispositions/columns.csv").get_data(as_text=True))))
+    assert "Form 4473 transaction number" in described["form_4473"]
+    assert "form_4473" in described["form_4473"]  # says where it comes from
+    # The pages: the book, and the order's own page.
+    from tests.integration.test_auth_and_pages import login
+    client = app.test_client()
+    login(client, "manager")
+    assert "<td>2024-000123</td>" in client.get("/book?serial=ABC102").get_data(as_text=True)
+    assert "transaction 2024-000123" in client.get("/sales-orders/SO-4473").get_data(as_text=True)
+    # Too long, or not text one can print: refused before anything ships.
+    assert api.post("/sales-orders", {"number": "SO-X", "customer": "JD", "lines": [
+        {"sku": "G17", "qty": 1}]}).status_code == 201
+    r = api.post("/pick", {"order": "SO-X", "serials": ["ABC103"]})
+    assert r.get_json()["results"][0]["ok"]
+    for bad in ("9" * 65, "12\n34"):
+        r = api.post("/ship", {"order": "SO-X", "form_4473": bad})
+        assert r.status_code in (400, 422), r.get_json()
+    assert api.get("/serials/ABC103").get_json()["status"] == "picked"
+
+
+def test_the_ship_page_asks_for_form_4473_only_for_book_items(app, gun_shop):
+    from tests.integration.test_auth_and_pages import login
+    api = gun_shop
+    assert api.post("/sales-orders", {"number": "SO-H", "customer": "JD", "lines": [
+        {"sku": "HOLSTER", "qty": 1}]}).status_code == 201
+    assert api.post("/sales-orders", {"number": "SO-G2", "customer": "JD", "lines": [
+        {"sku": "G17", "qty": 1}]}).status_code == 201
+    assert api.post("/pick", {"order": "SO-H", "serials": ["H1"]}).get_json()["results"][0]["ok"]
+    r = api.post("/pick", {"order": "SO-G2", "serials": ["ABC102"]})
+    assert r.get_json()["results"][0]["ok"]
+    client = app.test_client()
+    login(client, "manager")
+    page = client.get("/scan/ship").get_data(as_text=True)
+    cards = {c.split("</h2>")[0].split("·")[0].strip(): c for c in page.split("<h2>")[1:]}
+    assert 'name="form_4473"' in cards["SO-G2"] and 'name="form_4473"' not in cards["SO-H"]
+
+
+def test_the_book_as_a_pdf_on_landscape_pages(app, gun_shop):
+    """?format=pdf: the same entries, in the page's columns, on landscape Letter or A4 pages
+    (headings on each, numbered), drawn without any system library."""
+    from tests.labelread import pdf_pages
+    for n in range(60):  # enough entries for a second page
+        gun_shop.post("/book/corrections", {"entry": book(gun_shop)[0]["entry"],
+                                            "fields": {"model": f"17 rev {n}"},
+                                            "note": "a long note " * (n % 4)})
+    r = gun_shop.get("/reports/acquisitions-dispositions?format=pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf", r.get_data()[:200]
+    pages = pdf_pages(r.get_data(), dpi=50)
+    assert len(pages) >= 2 and all(size == (11.0, 8.5) for _, size in pages)
+    a4 = pdf_pages(gun_shop.get("/reports/acquisitions-dispositions?format=pdf&paper=a4"
+                                "&serial=ABC103").get_data(), dpi=50)
+    assert len(a4) == 1 and abs(a4[0][1][0] - 11.69) < 0.01 and abs(a4[0][1][1] - 8.27) < 0.01
+    page = a4[0][0].convert("L")
+    assert page.getextrema()[0] < 64  # something is drawn
+    assert gun_shop.get("/reports/acquisitions-dispositions?format=pdf&paper=a3").status_code == 400
+    from tests.integration.test_auth_and_pages import login
+    client = app.test_client()
+    login(client, "manager")
+    html = client.get("/book?serial=ABC101").get_data(as_text=True)
+    assert "format=pdf" in html and "serial=ABC101" in html.split("format=pdf")[1].split('"')[0]

@@ -4,7 +4,7 @@ import io
 from PIL import Image
 
 from tests.factories import setup_shop
-from tests.labelread import decode, rasterise_svg
+from tests.labelread import decode, pdf_pages, rasterise_svg
 
 
 def _shop(api):
@@ -32,11 +32,17 @@ def test_a_serials_label_in_each_format(manager, picker):
     r = picker.get("/serials/OWN-000002/label.svg")
     assert r.mimetype == "image/svg+xml"
     assert decode(rasterise_svg(r.get_data(as_text=True))) == ["OWN-000002"]
+    r = picker.get("/serials/OWN-000002/label.pdf")
+    assert r.mimetype == "application/pdf"
+    [(page, size)] = pdf_pages(r.get_data())
+    assert size == (2.0, 1.0) and decode(page) == ["OWN-000002"]
     zpl = picker.get("/serials/OWN-000002/label.zpl").get_data(as_text=True)
     assert zpl.startswith("^XA") and "^BCN," in zpl and "^FDOWN-000002^FS" in zpl
     # A product with a GTIN: GS1 DataMatrix with GTIN, expiry, lot and serial.
     assert decode(_png(picker.get("/serials/PK42/label.png?dpi=300"))) == [
         "(01)09506000134352(17)271231(10)LOT7(21)PK42"]
+    [(page, _)] = pdf_pages(picker.get("/serials/PK42/label.pdf").get_data())
+    assert decode(page) == ["(01)09506000134352(17)271231(10)LOT7(21)PK42"]
     # And the scan side reads that label back to the unit.
     assert picker.get("/serials/PK42").get_json()["sku"] == "MED"
 
@@ -70,6 +76,17 @@ def test_sheets_for_a_batch_just_minted(manager):
     assert decode(_png(r)) == [batch[32]] and r.headers["X-Pages"] == "33"
     zpl = manager.get(q + "&format=zpl").get_data(as_text=True)
     assert zpl.count("^XA") == zpl.count("^XZ") == 33
+    # PDF: every page in one file, each at its paper's size, every label read back from
+    # the page as PDFium renders it.
+    for sheet, pages, size in (("a4", 2, (8.2677, 11.6929)), ("letter", 2, (8.5, 11.0)),
+                               ("single", 33, (2.0, 1.0))):
+        r = manager.get(q + f"&sheet={sheet}&format=pdf")
+        assert r.mimetype == "application/pdf" and r.headers["X-Pages"] == str(pages)
+        rendered = pdf_pages(r.get_data(), dpi=300 if sheet != "single" else 406)
+        assert len(rendered) == pages
+        assert all(abs(w - size[0]) < 0.01 and abs(h - size[1]) < 0.01
+                   for _, (w, h) in rendered), (sheet, rendered[0][1])
+        assert sorted(t for page, _ in rendered for t in decode(page)) == sorted(batch), sheet
     assert manager.get(q + "&sheet=letter&page=3").status_code == 400
 
 
@@ -87,7 +104,7 @@ def test_sheet_by_purchase_order_and_refusals(manager):
                             ("/labels?serials=OWN-000001", 409, "ambiguous_serial"),
                             ("/labels?serials=,,", 400, "missing_field"),
                             ("/labels?serials=a&purchase_order=PO1", 400, "missing_field"),
-                            ("/labels?serials=PK42&format=pdf", 400, "invalid_field")]:
+                            ("/labels?serials=PK42&format=gif", 400, "invalid_field")]:
         r = manager.get(q)
         assert (r.status_code, r.get_json()["error"]["code"]) == (status, code), q
 

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from serialapp.records import labels
-from tests.labelread import decode, rasterise_svg, texts_of_svg
+from tests.labelread import decode, pdf_pages, rasterise_svg, texts_of_svg
 
 MED = dict(sku="MED", name="Medicine", gtin="09506000134352", lot="L7", expiry=date(2027, 12, 31))
 CASES = [
@@ -36,6 +36,9 @@ def test_png_and_svg_decode_to_the_serial(label, kind, text, dpi):
     assert decode(rasterise_svg(svg)) == [text]
     # The human-readable serial, whole (wrapped over lines when long).
     assert label.serial in "".join(texts_of_svg(svg))
+    # PDF: a 2in x 1in page, rendered back to an image by PDFium and read from that.
+    [(page, size)] = pdf_pages(labels.pdf_bytes([labels.image(drawing)], dpi), dpi=2 * dpi)
+    assert size == (2.0, 1.0) and decode(page) == [text]
 
 
 def test_gs1_label_shows_lot_and_expiry():
@@ -51,6 +54,12 @@ def test_sheet_pages_decode_every_label(sheet, count):
     want = sorted(f"OWN-{n:06d}" for n in range(1, count + 1))  # the rest go on page 2
     assert sorted(decode(labels.sheet_page(batch, sheet))) == want
     assert sorted(decode(rasterise_svg(labels.sheet_svg(batch, sheet)))) == want
+    pdf = labels.pdf_bytes([labels.sheet_page(batch[:count], sheet),
+                            labels.sheet_page(batch[count:], sheet)], 300)
+    first, second = pdf_pages(pdf)
+    assert sorted(decode(first[0])) == want and sorted(decode(second[0])) == sorted(
+        f"OWN-{n:06d}" for n in range(count + 1, count + 3))
+    assert first[1] == second[1] and abs(first[1][0] - labels.SHEETS[sheet][0]) < 0.01
 
 
 def test_zpl_code128_and_gs1_datamatrix():
