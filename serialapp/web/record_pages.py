@@ -3,11 +3,12 @@ tables that keep the phone rules (secondary columns step aside below 48rem) and 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy import select
 
 from .. import inventory, lifecycle
 from ..errors import RequestError
 from ..extensions import db
-from ..models import Location, Recall
+from ..models import Location, PurchaseOrder, Recall
 from ..records import recall as recalls
 from ..records import book, charts, reports
 from ..records import warranty as warranties
@@ -256,13 +257,24 @@ def labels_page():
     from ..api.labels import batch
     from ..records import labels as drawing
     sheet = request.args.get("sheet", "single")
+    problem, status = None, 200
     if sheet not in ("a4", "letter", "single"):
-        abort(400, "sheet must be a4, letter or single.")
+        problem, status, sheet = "Choose a sheet: A4, Letter or one 2\" x 1\" label.", 400, "single"
     args = {k: request.args.get(k, "").strip() for k in ("serials", "purchase_order", "sku")}
-    try:
-        found = batch({k: v for k, v in args.items() if v})
-    except RequestError as exc:
-        abort(exc.status, exc.message)
+    # Typed one per line on the form; the API takes commas.
+    args["serials"] = ",".join(t.strip() for t in args["serials"].replace("\n", ",").split(",")
+                               if t.strip())
+    if not problem and (args["serials"] or args["purchase_order"]):
+        try:
+            found = batch({k: v for k, v in args.items() if v})
+        except RequestError as exc:
+            problem, status = exc.message, exc.status
+    if problem or not (args["serials"] or args["purchase_order"]):
+        # No batch named yet, or one that can't be printed: the form, saying why.
+        orders = db.session.scalars(select(PurchaseOrder.number)
+                                    .order_by(PurchaseOrder.id.desc()).limit(50)).all()
+        return render_template("reports/labels_choose.html", args=args, sheet=sheet,
+                               orders=orders, problem=problem), status
     if sheet == "single":
         pages = [[Markup(drawing.svg(drawing.draw(lb)))] for lb in found]
         spec = None

@@ -125,6 +125,22 @@ def test_print_page_holds_each_label_at_its_size(manager, app):
     assert client.get("/labels?serials=PK42&sheet=a3").status_code == 400
 
 
+def test_labels_page_without_a_batch_is_a_form_that_says_what_went_wrong(manager, app):
+    from tests.integration.test_auth_and_pages import login
+    minted = _shop(manager)
+    client = app.test_client()
+    login(client, "picker")
+    page = client.get("/labels")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Print labels" in html and 'name="serials"' in html
+    # One per line, as typed into the form's box, prints them all.
+    page = client.get("/labels", query_string={"serials": "\n".join(minted), "sku": "DESK"})
+    assert page.get_data(as_text=True).count('<svg xmlns="http://www.w3.org/2000/svg"') == 3
+    page = client.get("/labels?serials=NOPE")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 404 and 'name="serials"' in html and 'role="alert"' in html
+
+
 def test_serial_page_links_its_label(manager, app):
     from tests.integration.test_auth_and_pages import login
     _shop(manager)
