@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import Field, create_model
 
 from .. import stocktake
-from .schemas import ActionBase, Body, ErrorDetail, Images, Key, Open, Query, Serials
+from .schemas import ActionBase, Body, Images, Key, Open, Query, Serials, StepResult
 
 
 class StocktakeCreate(Body):
@@ -94,17 +94,8 @@ class StocktakeList(Open):
     stocktakes: list[Stocktake]
 
 
-class StocktakeStep(Open):
-    serial: str
-    ok: bool
-    sku: str | None = None
-    status: str | None = None
-    note: str | None = None
-    error: ErrorDetail | None = None
-
-
 class StocktakeScanResult(Open):
-    results: list[StocktakeStep] = Field(description="status `counted`; `expected` says "
+    results: list[StepResult] = Field(description="status `counted`; `expected` says "
                                          "whether the records put it here.")
     added: int = Field(description="Serials this request added to the count.")
     progress: Progress
@@ -113,5 +104,5 @@ class StocktakeScanResult(Open):
 
 
 class StocktakeResolveResult(Open):
-    results: list[StocktakeStep] = Field(description="Per difference (`difference`: its id), "
+    results: list[StepResult] = Field(description="Per difference (`difference`: its id), "
                                          "with the serial's new status.")

@@ -344,16 +344,16 @@ def _resolve_one(conn: Connection, actor: Actor, count_id: int, action: str,
     if d is None:
         raise refusal("unknown_difference")
     unit = _unit_by_id(conn, d.serial_id) if d.serial_id is not None else None
+    status = unit.status if unit else None
     if d.resolution is not None:
-        result = {"serial": d.text, "ok": True, "status": unit.status if unit else None,
-                  "note": messages.repeat("resolved"), "repeat": True,
-                  "resolution": d.resolution}
+        result = {"serial": d.text, "ok": True, "status": status, "repeat": True,
+                  "note": messages.repeat("resolved"), "resolution": d.resolution}
         return result | ({"sku": unit.sku} if unit else {})
-    if action not in stocktake.resolutions(d.kind, d.reason, unit.status if unit else None):
+    if action not in stocktake.resolutions(d.kind, d.reason, status):
         raise refusal("resolution_not_allowed", unit.sku if unit else None)
     here = to.id if to else d.location_id
     note = f"Count {count_id}"
-    found = action == stocktake.MOVE_HERE and unit.status == lifecycle.MISSING
+    found = action == stocktake.MOVE_HERE and status == lifecycle.MISSING
     resolution = "found" if found else action
     claimed = conn.execute(update(StocktakeDifference).where(
         StocktakeDifference.id == difference_id, StocktakeDifference.resolution.is_(None))
@@ -361,8 +361,7 @@ def _resolve_one(conn: Connection, actor: Actor, count_id: int, action: str,
     if claimed.rowcount != 1:
         raise _Conflict()  # another manager's tap got there first: read again
     if action == stocktake.IGNORE:
-        result = {"serial": d.text, "ok": True, "status": unit.status if unit else None,
-                  "note": stocktake.DONE[action]}
+        result = {"serial": d.text, "ok": True, "status": status}
     elif action == stocktake.MARK_MISSING:
         result = _transition(conn, unit, actor, "mark_missing", _next(unit, "mark_missing"),
                              note=note)
@@ -370,18 +369,18 @@ def _resolve_one(conn: Connection, actor: Actor, count_id: int, action: str,
         if here is None:
             raise refusal("missing_field/location", unit.sku)
         kind = "found" if found else "move" if action == stocktake.MOVE_HERE else "quarantine"
-        status = _next(unit, kind)
+        to_status = _next(unit, kind)
         if kind == "move" and unit.location_id == here:
             return _ok(unit, messages.repeat("at", location=unit.location_code))
-        result = _transition(conn, unit, actor, kind, status, {"location_id": here}, note=note)
+        result = _transition(conn, unit, actor, kind, to_status, {"location_id": here},
+                             note=note)
     else:  # an unknown serial: receive it here (and quarantine it)
         if here is None:
             raise refusal("missing_field/location")
         ctx = _ReceiveContext(location_id=here, product=product, po=None, lot=None, expiry=None)
         result = _receive_one(conn, actor, ctx, d.text)
         if action == stocktake.QUARANTINE:
-            new = find_serial(result["serial"], None, conn) if product is None else \
-                find_serial(result["serial"], product.id, conn)
+            new = find_serial(result["serial"], product.id if product else None, conn)
             result = _transition(conn, new, actor, "quarantine", _next(new, "quarantine"),
                                  note=note)
     return result | {"resolution": resolution, "note": stocktake.DONE[resolution]}

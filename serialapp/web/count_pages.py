@@ -106,6 +106,8 @@ def resolve(count_id):
     except RequestError as exc:
         flash(exc.message, "error")
         return redirect(url_for("counts.page", count_id=count_id))
+    if not outcome.results:
+        flash("Nothing left for that to resolve.", "ok")
     bad = [r for r in outcome.results if not r.get("ok")]
     done = len(outcome.results) - len(bad)
     if bad:

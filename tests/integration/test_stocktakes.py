@@ -344,3 +344,30 @@ def test_the_pages_start_count_close_and_fix_with_one_tap(app, manager, picker):
     assert "marked missing" in page and 'name="action"' not in page
     assert picker_client.post(f"/counts/{count_id}/close",
                               data={"csrf_token": csrf_of(picker_client)}).status_code == 403
+
+
+def test_a_unit_a_count_did_not_find_in_the_book_and_a_recall(manager):
+    """Missing is not a disposition: the bound book still shows the unit acquired and not
+    disposed of, until a theft or loss is recorded for it (which a missing unit may take).
+    A recall lists it as missing, with where it was last, and does not quarantine it."""
+    assert manager.post("/products", {"sku": "G17", "name": "Pistol", "attributes": {
+        "book": True}}).status_code == 201
+    assert manager.post("/locations", {"code": "SAFE", "kind": "storage"}).status_code == 201
+    assert manager.post("/receive", {"location": "SAFE", "sku": "G17", "lot": "L1",
+                                     "serials": ["ABC101", "ABC102"]}).status_code == 200
+    count_id = start(manager, location="SAFE")
+    count(manager, count_id, ["ABC101"])
+    manager.post(f"/stocktakes/{count_id}/close")
+    manager.post(f"/stocktakes/{count_id}/resolve", {"action": "mark_missing",
+                                                     "differences": "all"})
+    entries = manager.get("/reports/acquisitions-dispositions?serial=ABC102").get_json()["entries"]
+    assert [(e["acquired_on"] != "", e["disposed_on"]) for e in entries] == [(True, "")]
+    recall = manager.get("/recall?lot=L1").get_json()
+    assert recall["by_status"] == {"in_stock": 1, "missing": 1} and recall["in_stock"] == 1
+    (unit,) = [u for u in recall["units"] if u["serial"] == "ABC102"]
+    assert (unit["status"], unit["location"]) == ("missing", "SAFE")
+    r = manager.post("/book/theft-loss", {"serial": "ABC102", "sku": "G17", "kind": "loss",
+                                          "atf_incident": "T1", "police_incident": "P1"})
+    assert r.status_code == 201, r.get_json()
+    entries = manager.get("/reports/acquisitions-dispositions?serial=ABC102").get_json()["entries"]
+    assert entries[-1]["theft_loss"] == "loss"
