@@ -249,8 +249,11 @@ def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=N
             return outcome  # only product barcodes or cases: the page asks for what is next
         items = [(t, lambda c, t=t: _receive_one(c, actor, ctx, t)) for t in texts] + steps
         _run_steps(outcome, items)
-        for case in opened:
-            expected.mark_opened(case, actor)
+        # Opened only once every pack is in: a batch cut short (not_done) leaves the case
+        # closed, and the retry that finishes it opens it.
+        if not outcome.unfinished:
+            for case in opened:
+                expected.mark_opened(case, actor)
         return outcome
     return _run_steps(outcome, [(t, lambda c, t=t: _receive_one(c, actor, ctx, t))
                                 for t in texts])
