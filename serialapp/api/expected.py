@@ -89,7 +89,7 @@ def receiving_report(number):
             "rows": list(shipments.report_rows(po))}
 
 
-@bp.get("/shipments/<int:shipment_id>/document")
+@bp.get("/shipments/<int(min=1,max=2147483647):shipment_id>/document")
 @require_role(SETUP_ROLE)
 @validated(query=xs.NoQuery, errors=(404,), tags=("transactions",))
 def shipment_document(shipment_id):

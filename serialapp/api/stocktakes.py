@@ -41,7 +41,7 @@ def list_stocktakes():
     return {"stocktakes": counts.listing(query().get("status"))}
 
 
-@bp.get("/stocktakes/<int:count_id>")
+@bp.get("/stocktakes/<int(min=1,max=2147483647):count_id>")
 @require_role("picker")
 @validated(query=ss.StocktakeQuery, resp=ss.Stocktake, errors=(404,), tags=TAGS)
 def get_stocktake(count_id):
@@ -50,7 +50,7 @@ def get_stocktake(count_id):
     return counts.view(counting.get_count(count_id), with_scans=bool(query().get("scans")))
 
 
-@bp.post("/stocktakes/<int:count_id>/scans")
+@bp.post("/stocktakes/<int(min=1,max=2147483647):count_id>/scans")
 @idempotent
 @require_role("picker")
 @validated(json=ss.StocktakeScans, form=ss.StocktakeScansForm, resp=ss.StocktakeScanResult,
@@ -75,7 +75,7 @@ def stocktake_scans(count_id):
     return answer
 
 
-@bp.post("/stocktakes/<int:count_id>/close")
+@bp.post("/stocktakes/<int(min=1,max=2147483647):count_id>/close")
 @idempotent
 @require_role(lifecycle.SETUP_ROLE)
 @validated(resp=ss.Stocktake, errors=(404, 409), tags=TAGS)
@@ -86,7 +86,7 @@ def close_stocktake(count_id):
     return counts.view(counting.close(_actor(), count_id))
 
 
-@bp.post("/stocktakes/<int:count_id>/resolve")
+@bp.post("/stocktakes/<int(min=1,max=2147483647):count_id>/resolve")
 @idempotent
 @require_role(lifecycle.SETUP_ROLE)
 @validated(json=ss.StocktakeResolve, resp=ss.StocktakeResolveResult, errors=(404, 409),

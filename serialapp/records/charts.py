@@ -103,12 +103,14 @@ def stock_chart(data: dict, size: str = "wide") -> str:
 
 
 def status_chart(data: dict, size: str = "wide") -> str:
-    top = max((sum(r[st] for st in lifecycle.STATUSES) for r in data["by_status"]), default=0)
+    # .get: a status added later (missing) is 0 in figures made before it existed.
+    top = max((sum(r.get(st, 0) for st in lifecycle.STATUSES) for r in data["by_status"]),
+              default=0)
     names = [st.replace("_", " ") for st in lifecycle.STATUSES]
     chart = _make("StackedBar", "Units by status", size, names, count_top=top)
     chart.x_labels = [r["sku"] for r in data["by_status"]]
     for st, name in zip(lifecycle.STATUSES, names):
-        chart.add(name, [r[st] or None for r in data["by_status"]])
+        chart.add(name, [r.get(st) or None for r in data["by_status"]])
     return _render(chart)
 
 

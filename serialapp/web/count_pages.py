@@ -57,7 +57,7 @@ def start():
     return redirect(url_for("counts.page", count_id=take.id))
 
 
-@bp.get("/<int:count_id>")
+@bp.get("/<int(min=1,max=2147483647):count_id>")
 @role_required("picker")
 def page(count_id):
     take = counting.get_count(count_id)
@@ -78,7 +78,7 @@ def page(count_id):
         labels=stocktake.LABELS, done=stocktake.DONE)
 
 
-@bp.post("/<int:count_id>/close")
+@bp.post("/<int(min=1,max=2147483647):count_id>/close")
 @role_required(lifecycle.SETUP_ROLE)
 def close(count_id):
     try:
@@ -92,7 +92,7 @@ def close(count_id):
     return redirect(url_for("counts.page", count_id=count_id))
 
 
-@bp.post("/<int:count_id>/resolve")
+@bp.post("/<int(min=1,max=2147483647):count_id>/resolve")
 @role_required(lifecycle.SETUP_ROLE)
 def resolve(count_id):
     """One tap: `action` for one difference, or for every open one it fits ("all")."""
