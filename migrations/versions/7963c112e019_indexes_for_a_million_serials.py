@@ -1,7 +1,7 @@
 """indexes for a million serials
 
 Revision ID: 7963c112e019
-Revises: 7ce2ff661551
+Revises: 5e1c7a2b9d40
 Create Date: 2026-11-26 01:25:00
 
 Found with EXPLAIN QUERY PLAN / EXPLAIN on bench/scale.py's shop (1,000,000 serials,
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7963c112e019'
-down_revision = '7ce2ff661551'
+down_revision = '5e1c7a2b9d40'
 branch_labels = None
 depends_on = None
 
