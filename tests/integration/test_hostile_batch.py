@@ -107,6 +107,8 @@ def shop_with_history(manager):
 def test_hostile_texts_bodies_and_images_change_nothing_recorded(app, shop_with_history):
     api = shop_with_history
     before = recorded(app)
+    # The signed checkpoint over every serial's history head, as it stood before the batch.
+    assert app.test_cli_runner().invoke(args=["checkpoint-history"]).exit_code == 0
     answers = []
 
     def sent(r, what):
@@ -159,7 +161,9 @@ def test_hostile_texts_bodies_and_images_change_nothing_recorded(app, shop_with_
         changed = [row_id for row_id, row in old.items() if new.get(row_id) != row]
         assert not changed, f"{table} rows changed by the hostile batch: {changed}"
 
-    # (Once `flask verify-history` is merged, the hash-chained history is checked here too.)
+    # And the hash-chained history agrees: nothing was rewritten, inserted or deleted.
+    checked = app.test_cli_runner().invoke(args=["verify-history"])
+    assert checked.exit_code == 0, checked.output
 
     # A good serial still goes in.
     r = api.post("/receive", {"location": "A1", "sku": "PHONE", "serials": [imei(42)]})
