@@ -159,8 +159,12 @@ def pg_template(pg_server):
     pg_server.drop(name)
 
 
-def _app(url: str):
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test", "TESTING": True})
+def _app(url: str, files):
+    """The app on `url`, its history key and checkpoint in the test's own folder: a
+    checkpoint of one test's shop would report another's serials as deleted."""
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test", "TESTING": True,
+                       "HISTORY_KEY_FILE": str(files / "history_key"),
+                       "HISTORY_CHECKPOINT_FILE": str(files / "history_checkpoint")})
 
 
 @pytest.fixture
@@ -168,7 +172,7 @@ def sqlite_app(sqlite_template, tmp_path):
     """The app on a SQLite file whatever TEST_DATABASE_URL says: for SQLite's own settings."""
     path = tmp_path / "serialapp.db"
     shutil.copy(sqlite_template, path)
-    app = _app(f"sqlite:///{path}")
+    app = _app(f"sqlite:///{path}", tmp_path)
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -181,7 +185,7 @@ def app(request, tmp_path):
         return
     server = request.getfixturevalue("pg_server")
     name = server.create(template=request.getfixturevalue("pg_template"))
-    app = _app(server.url_of(name))
+    app = _app(server.url_of(name), tmp_path)
     yield app
     with app.app_context():
         db.engine.dispose()

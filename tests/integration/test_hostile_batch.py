@@ -108,7 +108,8 @@ def test_hostile_texts_bodies_and_images_change_nothing_recorded(app, shop_with_
     api = shop_with_history
     before = recorded(app)
     # The signed checkpoint over every serial's history head, as it stood before the batch.
-    assert app.test_cli_runner().invoke(args=["checkpoint-history"]).exit_code == 0
+    made = app.test_cli_runner().invoke(args=["checkpoint-history"])
+    assert made.exit_code == 0, made.output
     answers = []
 
     def sent(r, what):
