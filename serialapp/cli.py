@@ -1,7 +1,7 @@
 """`flask --app app users create|disable|reset-password`, `tokens issue|list|revoke`,
-`purge`, `seed`, `import`."""
+`purge`, `seed`, `import`, `verify-history`, `checkpoint-history`."""
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -16,6 +16,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(import_file)
     app.cli.add_command(purge)
+    app.cli.add_command(verify_history)
+    app.cli.add_command(checkpoint_history)
 
 
 @click.group(help="Manage users.")
@@ -155,3 +157,84 @@ def import_file(path, kind, user_name, check):
     click.echo(f"{done.kind}: {done.good} {verb}, {len(done.rows) - done.good} refused")
     if done.good < len(done.rows):
         raise SystemExit(1)
+
+
+def _history_paths(checkpoint: str | None, key: str | None) -> tuple[str, str]:
+    return (checkpoint or current_app.config["HISTORY_CHECKPOINT_FILE"],
+            key or current_app.config["HISTORY_KEY_FILE"])
+
+
+def _print_findings(findings: list, limit: int) -> None:
+    for finding in findings[:limit]:
+        click.echo(finding.message)
+    if len(findings) > limit:
+        click.echo(f"... and {len(findings) - limit} more")
+
+
+_CHECKPOINT_OPTION = click.option(
+    "--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False),
+    help="The checkpoint file (default: HISTORY_CHECKPOINT_FILE, instance/history_checkpoint).")
+_KEY_OPTION = click.option(
+    "--key", "key_path", type=click.Path(dir_okay=False),
+    help="The history key file (default: HISTORY_KEY_FILE, instance/history_key).")
+
+
+@click.command("verify-history",
+               help="Check every serial's event history: each chain link, each serial's head "
+                    "and state, and the signed checkpoint (no serial in it may be missing, and "
+                    "the history must still pass through it). Names each problem found and "
+                    "exits 1; exits 0 with a one-line summary when the history is intact.")
+@_CHECKPOINT_OPTION
+@_KEY_OPTION
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Name at most this many problems.")
+@with_appcontext
+def verify_history(checkpoint_path, key_path, limit):
+    from .history import verify
+    checkpoint_path, key_path = _history_paths(checkpoint_path, key_path)
+    with db.engine.connect() as conn:
+        report = verify(conn, checkpoint_path, key_path)
+    _print_findings(report.findings, limit)
+    if not report.clean:
+        click.echo(f"history NOT intact: {len(report.findings)} problem(s) found in "
+                   f"{report.serials} serials and {report.events} events")
+        raise SystemExit(1)
+    click.echo(f"history intact: {report.serials} serials, {report.events} events, checked "
+               f"against the checkpoint of {report.checkpoint_at:%Y-%m-%d %H:%M:%S} UTC")
+
+
+@click.command("checkpoint-history",
+               help="Check the history (as verify-history does) and, if it is intact, write a "
+                    "new signed checkpoint of every serial's head. Run it from cron, e.g. "
+                    "hourly, and copy the checkpoint and the key off the server. Makes the key "
+                    "file (owner-only) on first use.")
+@_CHECKPOINT_OPTION
+@_KEY_OPTION
+@click.option("--accept", is_flag=True,
+              help="Write the checkpoint even though the check finds problems (after restoring "
+                   "a backup, say, once you know why): the problems are recorded in it.")
+@click.option("--new-key", "new_key_path", type=click.Path(dir_okay=False),
+              help="Rotate the key: check the last checkpoint with the current key, sign the "
+                   "new one with this key file (made if missing); then point "
+                   "HISTORY_KEY_FILE at it.")
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Name at most this many problems.")
+@with_appcontext
+def checkpoint_history(checkpoint_path, key_path, accept, new_key_path, limit):
+    from .history import CheckpointError, make_checkpoint
+    checkpoint_path, key_path = _history_paths(checkpoint_path, key_path)
+    try:
+        with db.engine.connect() as conn:
+            report, digest = make_checkpoint(conn, checkpoint_path, key_path, accept=accept,
+                                             new_key_path=new_key_path)
+    except (CheckpointError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    _print_findings(report.findings, limit)
+    if digest is None:
+        click.echo(f"no checkpoint written: {len(report.findings)} problem(s) found; find out "
+                   "why first (--accept writes one anyway)")
+        raise SystemExit(1)
+    accepted = f", {len(report.findings)} problem(s) accepted" if report.findings else ""
+    click.echo(f"checkpoint written to {checkpoint_path}: {report.serials} serials, "
+               f"{report.events} events{accepted} (sha256 {digest[:16]}). Keep copies of it and "
+               f"of {new_key_path or key_path} off the server.")

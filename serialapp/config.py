@@ -5,20 +5,17 @@ from datetime import timedelta
 from pathlib import Path
 
 
-def _secret_key(instance: Path) -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in the instance folder."""
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
-    path = instance / "secret_key"
+def write_once(path: Path, make) -> str:
+    """The text of the file at `path`, created owner-only (0600) with `make()` if missing.
+    Several workers may start at once: each writes a whole file of its own, then links it
+    to the shared name. A link never replaces an existing file, so the first one wins and
+    nobody can read a half-written one; the others use the winner's."""
     if not path.exists():
-        # Several workers may start at once: each writes a whole key to a file of its own,
-        # then links it to the shared name. A link never replaces an existing file, so the
-        # first one wins and nobody can read a half-written key; the others use the winner's.
-        mine = instance / f"secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        mine = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         fd = os.open(mine, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "w") as file:
-                file.write(secrets.token_hex(32))
+                file.write(make())
                 file.flush()
                 os.fsync(file.fileno())
             try:
@@ -28,6 +25,13 @@ def _secret_key(instance: Path) -> str:
         finally:
             mine.unlink(missing_ok=True)
     return path.read_text().strip()
+
+
+def _secret_key(instance: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    return write_once(instance / "secret_key", lambda: secrets.token_hex(32))
 
 
 def _private_sqlite_file(url: str) -> None:
@@ -95,6 +99,11 @@ def load(instance_path: str) -> dict:
         # Old idempotency records are purged after about one request in this many (0: never;
         # `flask --app app purge` does it on demand).
         "PURGE_EVERY_REQUESTS": int(os.environ.get("PURGE_EVERY_REQUESTS", "1000")),
+        # The key that signs history checkpoints and the last checkpoint (history.py): files,
+        # never in the database, so whoever can edit the database cannot forge them.
+        "HISTORY_KEY_FILE": os.environ.get("HISTORY_KEY_FILE") or str(instance / "history_key"),
+        "HISTORY_CHECKPOINT_FILE": os.environ.get("HISTORY_CHECKPOINT_FILE")
+        or str(instance / "history_checkpoint"),
         "DECODE_BUDGET_MS": float(os.environ.get("DECODE_BUDGET_MS", "400")),
         "PAGE_SIZE": 100,
         # The shop's clock for pages (times are stored in UTC): an IANA name, e.g. Europe/Oslo.

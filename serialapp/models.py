@@ -180,6 +180,9 @@ class Serial(db.Model):
     # Bumped by every transition: the conditional UPDATE on it is the lock
     # that keeps two racing requests from both moving the same serial.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The hash of the serial's last event (chain.py): written with each event, under the
+    # same version lock, so the chain stays one line. None: no events yet.
+    history_head: Mapped[str | None] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     product: Mapped[Product] = relationship()
     location: Mapped[Location | None] = relationship()
@@ -208,6 +211,10 @@ class Event(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     # On a return: whether the unit came back while in warranty (None on other events).
     warranty_return: Mapped[bool | None] = mapped_column(Boolean)
+    # The chain (chain.py): this event's hash, over its fields and the previous event's
+    # hash, and the start of that previous hash (to tell a missing event from an altered one).
+    hash: Mapped[str | None] = mapped_column(String(64))
+    prev: Mapped[str | None] = mapped_column(String(16))
     serial: Mapped[Serial] = relationship()
     from_location: Mapped[Location | None] = relationship(foreign_keys=[from_location_id])
     to_location: Mapped[Location | None] = relationship(foreign_keys=[to_location_id])

@@ -80,6 +80,8 @@ class Unit:
     case_sensitive: bool
     # Read for returns: a unit sent back while still covered is a warranty return.
     warranty_until: date | None = None
+    # The hash of its last event (chain.py), which its next event links to.
+    head: str | None = None
 
     def named_by(self, text: str) -> bool:
         """Whether a scanned (canonical) text names this unit, by its product's case rule."""
@@ -89,7 +91,8 @@ class Unit:
 _UNIT_COLUMNS = (Serial.id, Serial.serial, Serial.product_id, Product.sku, Product.warranty_days,
                  Serial.status, Serial.version, Serial.location_id, Location.code,
                  Location.pickable, Serial.sales_order_id, SalesOrder.number, Serial.customer_id,
-                 Serial.serial_key, Product.serials_case_sensitive, Serial.warranty_until)
+                 Serial.serial_key, Product.serials_case_sensitive, Serial.warranty_until,
+                 Serial.history_head)
 
 
 def _unit_query():

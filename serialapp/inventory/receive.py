@@ -2,13 +2,14 @@
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from .. import identifiers, lifecycle, messages, serials, steplog
+from .. import chain, identifiers, lifecycle, messages, serials, steplog
 from ..errors import StepError, busy, refusal, refuse
 from ..extensions import db
-from ..models import Event, Product, PurchaseOrder, PurchaseOrderLine, Serial, utcnow
+from ..hotpath import Prepared
+from ..models import Product, PurchaseOrder, PurchaseOrderLine, Serial, utcnow
 from .base import MAX_GENERATE, Actor, Outcome
 from .lookups import (
     _interpret,
@@ -18,7 +19,10 @@ from .lookups import (
     get_purchase_order,
     product_by_gtin,
 )
-from .steps import _bump_line, _run_steps, _scanned, _texts
+from .steps import _INSERT_EVENT_SQL, _bump_line, _run_steps, _scanned, _texts
+
+_SET_HEAD_SQL = Prepared(update(Serial).where(Serial.id == bindparam("_id"))
+                         .values(history_head=bindparam("_head")))
 
 
 def _parse_expiry(value) -> date | None:
@@ -147,10 +151,17 @@ def _receive_one(conn: Connection, actor: Actor, ctx: _ReceiveContext, text: str
         location_id=ctx.location_id, lot=interp.lot or ctx.lot,
         expiry=interp.expiry or ctx.expiry, purchase_order_id=po_id, received_at=now)
     ).inserted_primary_key[0]
-    conn.execute(insert(Event).values(
-        serial_id=serial_id, type="receive", to_status=lifecycle.IN_STOCK,
-        to_location_id=ctx.location_id, purchase_order_id=po_id, user_id=actor.user_id,
-        source=actor.source, at=now))
+    event = {"serial_id": serial_id, "type": "receive", "from_status": None,
+             "to_status": lifecycle.IN_STOCK, "from_location_id": None,
+             "to_location_id": ctx.location_id, "purchase_order_id": po_id,
+             "sales_order_id": None, "customer_id": None, "user_id": actor.user_id,
+             "at": now, "source": actor.source, "note": None, "warranty_return": None}
+    # The first link of the serial's chain (chain.py); its hash covers the serial's id, so
+    # the head is written once the row has one.
+    head = chain.written_hash(None, product_id=product.id, serial=serial_text, **event)
+    event["hash"], event["prev"] = head, chain.link(None)
+    _INSERT_EVENT_SQL.run(conn, event)
+    _SET_HEAD_SQL.run(conn, {"_id": serial_id, "_head": head})
     return {"serial": serial_text, "sku": product.sku, "ok": True, "status": lifecycle.IN_STOCK}
 
 

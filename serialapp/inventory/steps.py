@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from .. import identifiers, keylock, lifecycle, messages, steplog
+from .. import chain, identifiers, keylock, lifecycle, messages, steplog
 from ..errors import StepError, refusal, refuse
 from ..extensions import db
 from ..hotpath import Prepared
@@ -20,7 +20,7 @@ from .lookups import Unit, _interpret_text, find_serial, get_location, get_produ
 
 _EVENT_COLUMNS = ("serial_id", "type", "from_status", "to_status", "from_location_id",
                   "to_location_id", "purchase_order_id", "sales_order_id", "customer_id",
-                  "user_id", "at", "source", "note", "warranty_return")
+                  "user_id", "at", "source", "note", "warranty_return", "hash", "prev")
 _INSERT_EVENT_SQL = Prepared(insert(Event).values({c: bindparam(c) for c in _EVENT_COLUMNS}))
 
 
@@ -30,26 +30,32 @@ def _update_statement(columns: tuple[str, ...]) -> Prepared:
     return Prepared(update(Serial)
                     .where(Serial.id == bindparam("_id"), Serial.version == bindparam("_version"))
                     .values(status=bindparam("_status"), version=bindparam("_new_version"),
+                            history_head=bindparam("_head"),
                             **{name: bindparam(name) for name in columns}))
 
 
 def _transition(conn: Connection, unit: Unit, actor: Actor, event_type: str, to_status: str,
                 changes: dict | None = None, note: str | None = None, **event_fields) -> dict:
     """The one place serial state changes: conditional UPDATE on version + its Event.
-    Prebuilt statements on the step's connection: this is the hot path of every scan."""
+    Prebuilt statements on the step's connection: this is the hot path of every scan.
+    The event is chained to the unit's last one (chain.py); the new head is written by the
+    same conditional UPDATE, so two racing steps cannot both extend one head."""
     changes = dict(changes or {})
-    result = _update_statement(tuple(sorted(changes))).run(conn, {
-        "_id": unit.id, "_version": unit.version, "_new_version": unit.version + 1,
-        "_status": to_status, **changes})
-    if result.rowcount != 1:
-        raise _Conflict()
-    _INSERT_EVENT_SQL.run(conn, {
+    event = {
         "serial_id": unit.id, "type": event_type, "from_status": unit.status,
         "to_status": to_status, "from_location_id": unit.location_id,
         "to_location_id": changes.get("location_id", unit.location_id),
         "user_id": actor.user_id, "source": actor.source, "note": note, "at": utcnow(),
         "purchase_order_id": None, "sales_order_id": None, "customer_id": None,
-        "warranty_return": None, **event_fields})
+        "warranty_return": None, **event_fields}
+    head = chain.written_hash(unit.head, product_id=unit.product_id, serial=unit.serial, **event)
+    result = _update_statement(tuple(sorted(changes))).run(conn, {
+        "_id": unit.id, "_version": unit.version, "_new_version": unit.version + 1,
+        "_status": to_status, "_head": head, **changes})
+    if result.rowcount != 1:
+        raise _Conflict()
+    event["hash"], event["prev"] = head, chain.link(unit.head)
+    _INSERT_EVENT_SQL.run(conn, event)
     return {"serial": unit.serial, "sku": unit.sku, "ok": True, "status": to_status}
 
 
