@@ -18,8 +18,8 @@ The checkpoint file:
 
 Why a list of every serial rather than one digest over them: a digest says that
 something changed, the list says which serial was deleted, by name, even when its row and
-every event of it are gone. Compressed it is about 60 bytes a serial (the head's 32 bytes
-do not compress), 60 MB at a million serials, read and written as a stream.
+every event of it are gone. Compressed it is about 50 bytes a serial (the head's 32 bytes
+of entropy do not compress), 49 MB at a million serials, read and written as a stream.
 
 Flask-free: the CLI (cli.py) passes a connection and the two paths."""
 import hashlib
