@@ -1,5 +1,6 @@
 """Issue 9's pages at phone size: recall (find, save, quarantine), keeping the phone rules,
 and using the width on a desktop."""
+from playwright.sync_api import expect
 from tests.factories import imei, setup_shop
 
 from .test_back_office import log_in, phone, phone_rules  # noqa: F401  (fixture)
@@ -26,15 +27,16 @@ def test_recall_from_the_browser(live_server, users, manager, phone, browser):
     page.fill("input[name=lot]", "L1")
     page.click("text=Find units")
     phone_rules(page)
-    assert page.locator(".call h3").all_inner_texts() == ["Ann Buyer (C1)"]
+    # expect() waits for the answer page: a plain read could see the form page still.
+    expect(page.locator(".call h3")).to_have_text(["Ann Buyer (C1)"])
     page.fill("input[name=name]", "Hot battery")
     page.click("text=Save this recall")
     phone_rules(page)
-    assert "Recall #1: Hot battery" in page.locator("h1").inner_text()
+    expect(page.locator("h1")).to_contain_text("Recall #1: Hot battery")
     page.select_option("select[name=location]", "Q")
     page.check("input[name=confirm]")
     page.click("button.danger")
-    assert "1 unit quarantined" in page.locator(".flash").inner_text()
+    expect(page.locator(".flash")).to_contain_text("1 unit quarantined")
     phone_rules(page)
     assert manager.get(f"/serials/{imei(2)}").get_json()["status"] == "quarantined"
     # On a desktop the table shows its secondary columns: the page uses the width.
@@ -121,7 +123,7 @@ def test_the_book_from_the_browser(live_server, users, manager, phone, browser):
     assert "/correct" in page.url
     page.fill("textarea[name=note]", "caliber misread")
     page.click("text=Record the correction")
-    assert f"it corrects {entry}, which stays as it was" in page.locator(".flash").inner_text()
+    expect(page.locator(".flash")).to_contain_text(f"it corrects {entry}, which stays as it was")
     phone_rules(page)
     rows = _book_rows(manager, "ABC102")
     original = next(r for r in rows if r["entry"] == entry)
@@ -137,7 +139,7 @@ def test_the_book_from_the_browser(live_server, users, manager, phone, browser):
     page.fill("#theft-loss input[name=atf_incident]", "T2024-0001")
     page.fill("#theft-loss input[name=police_incident]", "PD-77")
     page.click("text=Record and write the unit off")
-    assert "Theft of ABC103 recorded" in page.locator(".flash").inner_text()
+    expect(page.locator(".flash")).to_contain_text("Theft of ABC103 recorded")
     disposed = [r for r in _book_rows(manager, "ABC103") if r["disposed_on"]]
     assert [(r["theft_loss"], r["atf_incident"], r["police_incident"]) for r in disposed] == [
         ("theft", "T2024-0001", "PD-77")]
