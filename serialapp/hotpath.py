@@ -39,3 +39,14 @@ class Prepared:
         cursor.execute(sql, [values[name] for name in positions] if positions else values)
         return cursor
 
+
+    def run_many(self, conn: Connection, rows: list[dict]) -> None:
+        """Execute once per dict of `rows` (on the connection's open transaction)."""
+        sql, positions, defaults = self._compile(conn.dialect)
+        cursor = conn.connection.cursor()
+        if positions:
+            cursor.executemany(sql, [[{**defaults, **row}[name] for name in positions]
+                                     for row in rows])
+        else:
+            cursor.executemany(sql, [{**defaults, **row} for row in rows])
+        cursor.close()

@@ -15,10 +15,11 @@ from contextlib import contextmanager
 from flask import Response, current_app, request
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from . import keylock, steplog
+from . import keylock, requestlog, steplog
 from .auth import api_user
 from .errors import RequestError, bad_request
 from .extensions import db
+from .hotpath import Prepared
 from .models import IdempotencyRecord, IdempotencyStep, utcnow
 
 # How long a retry waits for a first attempt that is still running before it is told to
@@ -54,6 +55,10 @@ def _replay(status_code: int, body: str) -> Response:
 _RECORD = (IdempotencyRecord.user_id == bindparam("k_user"),
            IdempotencyRecord.key == bindparam("k_key"))
 _STEPS = (IdempotencyStep.user_id == bindparam("k_user"), IdempotencyStep.key == bindparam("k_key"))
+_ANSWER = Prepared(insert(IdempotencyRecord).values(
+    user_id=bindparam("user_id"), key=bindparam("key"), fingerprint=bindparam("fingerprint"),
+    created_at=bindparam("created_at"), status_code=bindparam("status_code"),
+    body=bindparam("body")))
 _READ = select(IdempotencyRecord.fingerprint, IdempotencyRecord.status_code,
                IdempotencyRecord.body).where(*_RECORD)
 
@@ -102,12 +107,50 @@ def _bookkeeping_transaction(conn, durable: bool):
             pragma("PRAGMA synchronous=FULL")
 
 
+class _HeldLost(Exception):
+    """The held last steps' commit failed after their answer was made: none of them
+    happened, and the answer must be made again."""
+
+
+def _final(response: Response) -> bool:
+    """Whether `response` is the request's outcome, kept and replayed to retries."""
+    return not (response.status_code >= 500 or response.status_code in NOT_KEPT
+                or "Retry-After" in response.headers)
+
+
+def _write_answer(conn, log: steplog.StepLog, response: Response) -> None:
+    """The request's final answer on `conn`, in the open transaction."""
+    keys = {"k_user": log.user_id, "k_key": log.key}
+    answer = {"status_code": response.status_code, "body": response.get_data(as_text=True)}
+    if log.claimed:
+        conn.execute(update(IdempotencyRecord).where(*_RECORD).values(
+            status_code=bindparam("k_status"), body=bindparam("k_body")),
+            {**keys, "k_status": answer["status_code"], "k_body": answer["body"]})
+        # The answer now holds every step's result; the step rows have done their job.
+        conn.execute(delete(IdempotencyStep).where(*_STEPS), keys)
+    else:
+        _ANSWER.run(conn, {"user_id": log.user_id, "key": log.key,
+                           "fingerprint": log.fingerprint, "created_at": utcnow(), **answer})
+
+
 def _store(log: steplog.StepLog, response: Response) -> None:
     db.session.rollback()  # whatever the view left open is not ours to commit
-    keys = {"k_user": log.user_id, "k_key": log.key}
-    retry_later = response.status_code >= 500 or response.status_code in NOT_KEPT or \
-        "Retry-After" in response.headers
-    if retry_later or log.unfinished:
+    final = _final(response) and not log.unfinished
+    held, log.held = log.held, None
+    if held is not None:
+        # The last steps are still open: the answer is committed with them, in their one
+        # durable commit (instead of their step rows, which it holds). An answer that is
+        # not final commits them with their rows, as any group, for a retry to resume.
+        try:
+            held.commit(write=(lambda conn: _write_answer(conn, log, response)) if final
+                        else None)
+        except Exception as exc:
+            requestlog.note_error(exc)
+            raise _HeldLost() from exc
+        finally:
+            held.close()
+        return
+    if not final:
         # Nothing final was said (or, unfinished, an unexpected error left some steps
         # `not_done`). If no step was committed the key is free again (no record was
         # written); if some were, the record stays unfinished so that a retry resumes
@@ -116,21 +159,17 @@ def _store(log: steplog.StepLog, response: Response) -> None:
     with keylock.sqlite_writer(db.engine), db.engine.connect() as conn:
         # Durable unless committed steps already hold the answer (see above).
         with _bookkeeping_transaction(conn, durable=not log.claimed):
-            answer = {"status_code": response.status_code,
-                      "body": response.get_data(as_text=True)}
-            if log.claimed:
-                conn.execute(update(IdempotencyRecord).where(*_RECORD).values(
-                    status_code=bindparam("k_status"), body=bindparam("k_body")),
-                    {**keys, "k_status": answer["status_code"], "k_body": answer["body"]})
-                # The answer now holds every step's result; the step rows have done their job.
-                conn.execute(delete(IdempotencyStep).where(*_STEPS), keys)
-            else:
-                conn.execute(insert(IdempotencyRecord).values(
-                    user_id=log.user_id, key=log.key, fingerprint=log.fingerprint,
-                    created_at=utcnow(), **answer))
+            _write_answer(conn, log, response)
 
 
-def idempotent(view):
+def idempotent(view=None, *, answer_is_steps: bool = False):
+    """Make a POST view idempotent by its Idempotency-Key. `answer_is_steps`: the view's
+    answer is made of its service's step results alone, and the service writes nothing
+    after its last steps (steps._run_steps `last`): the answer is then committed in the
+    last steps' own transaction, one commit per scan."""
+    if view is None:
+        return lambda v: idempotent(v, answer_is_steps=answer_is_steps)
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get("Idempotency-Key", "").strip()
@@ -143,7 +182,7 @@ def idempotent(view):
         try:
             wait_s = current_app.config.get("IDEMPOTENCY_WAIT_S", WAIT_FOR_FIRST_S)
             with keylock.held(db.engine, user_id, key, wait_s):
-                return _run(view, args, kwargs, user_id, key, fingerprint)
+                return _run(view, args, kwargs, user_id, key, fingerprint, answer_is_steps)
         except keylock.Timeout:
             raise RequestError(409, "idempotency_in_progress",
                                "This scan is still being processed; it will be sent again "
@@ -151,22 +190,47 @@ def idempotent(view):
     return wrapper
 
 
-def _run(view, args, kwargs, user_id: int, key: str, fingerprint: str) -> Response:
+def _run(view, args, kwargs, user_id: int, key: str, fingerprint: str,
+         answer_is_steps: bool) -> Response:
     claimed = _claim(user_id, key, fingerprint)
     if isinstance(claimed, Response):
         return claimed
-    token = steplog.activate(claimed)
+    try:
+        try:
+            return _attempt(view, args, kwargs, claimed, hold=answer_is_steps)
+        except _HeldLost:
+            # The last steps' commit failed once their answer was made, so none of them
+            # happened: run the view again, without holding. The steps committed before
+            # answer as done (the log has them); the rest are done again, or, if their
+            # commit fails again, answer not_done.
+            db.session.rollback()
+            for name in request.files:
+                for upload in request.files.getlist(name):
+                    upload.stream.seek(0)
+            return _attempt(view, args, kwargs, claimed, hold=False)
+    finally:
+        if claimed.held is not None:  # a view stopped by something no handler catches
+            held, claimed.held = claimed.held, None
+            held.close()
+
+
+def _attempt(view, args, kwargs, log: steplog.StepLog, hold: bool) -> Response:
+    log.may_hold = hold
+    token = steplog.activate(log)
     try:
         response = _as_response(view(*args, **kwargs))
     except RequestError as exc:
         response = exc.response()
     except Exception:
         db.session.rollback()
-        _store(claimed, Response(status=500))
+        try:
+            _store(log, Response(status=500))  # the held steps are kept, with their rows
+        except _HeldLost:
+            pass  # they are not: the error below says the request failed
         raise
     finally:
         steplog.deactivate(token)
-    _store(claimed, response)
+    _store(log, response)
     return response
 
 

@@ -22,6 +22,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import text
+
 STRIPES = 256
 POLL_S = 0.02
 
@@ -50,22 +52,24 @@ def held(engine, user_id: int, key: str, wait_s: float):
             yield
 
 
+_PG_TRY = text("SELECT pg_try_advisory_lock(:n)")
+_PG_UNLOCK = text("SELECT pg_advisory_unlock(:n)")
+
+
 @contextmanager
 def _pg_lock(engine, number: int, wait_s: float):
-    from sqlalchemy import text
-    with engine.connect() as conn:
+    # Autocommit: a session lock outlives transactions, so none is needed around it, and
+    # each try and the unlock are one round trip each, with no COMMIT after them.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         deadline = time.monotonic() + wait_s
-        while not conn.execute(text("SELECT pg_try_advisory_lock(:n)"), {"n": number}).scalar():
-            conn.rollback()
+        while not conn.execute(_PG_TRY, {"n": number}).scalar():
             if time.monotonic() > deadline:
                 raise Timeout()
             time.sleep(POLL_S)
-        conn.commit()
         try:
             yield
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:n)"), {"n": number})
-            conn.commit()
+            conn.execute(_PG_UNLOCK, {"n": number})
 
 
 @contextmanager

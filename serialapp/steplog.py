@@ -7,7 +7,10 @@ own transaction. Without a key there is no log and steps just run.
 
 The request's idempotency record (the claim on its key) is written in the same transaction
 as the first steps, not in one of its own: so there is never a record with steps missing,
-nor steps without their record, and a scan pays one commit rather than two."""
+nor steps without their record. And where the answer is made of the steps' results alone
+(the scan actions), the last steps' transaction is held open until the answer is ready, and
+the answer is committed with them instead of their step rows (idempotency._store): a scan
+then costs one commit."""
 import json
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -35,11 +38,12 @@ class StepLog:
     key: str
     fingerprint: str = ""
     claimed: bool = False                      # its idempotency record is committed
-    done: dict = field(default_factory=dict)  # step index -> result, from earlier attempts
+    done: dict = field(default_factory=dict)  # step index -> result, already committed
     plan: object = None                        # the plan an earlier attempt worked from
-    _new_plan: object = None                   # this attempt's plan, until first written
-    _claiming: bool = False                    # the claim is in the open transaction
-    _plan_written: bool = False                # the plan is in the open transaction
+    may_hold: bool = False                     # the view's answer is its steps' (see hold)
+    held: object = None                        # the last steps' open transaction (hold)
+    _new_plan: object = None                   # this attempt's plan, until committed
+    _rows: list = field(default_factory=list)  # (index, result) of the open transaction
     unfinished: bool = False                   # an unexpected error left steps not done
 
     @classmethod
@@ -55,36 +59,45 @@ class StepLog:
         return log
 
     def settle_plan(self, compute):
-        """The plan to follow: an earlier attempt's, else compute() (kept with the first step)."""
+        """The plan to follow: an earlier attempt's, else compute() (kept with the first
+        steps; computed once per request, even when its first transaction rolled back)."""
         if self.plan is not None:
             return self.plan
-        self._new_plan = compute()
+        if self._new_plan is None:
+            self._new_plan = compute()
         return self._new_plan
 
-    def record(self, conn: Connection, index: int, result: dict) -> None:
-        """Store a step's result on `conn`, in the transaction that did the step (and the
-        claim on the key, with the first step)."""
-        if not self.claimed and not self._claiming:
+    def record(self, index: int, result: dict) -> None:
+        """A step's result, done in the open transaction: written with it (write_rows)."""
+        self._rows.append((index, result))
+
+    def write_rows(self, conn: Connection) -> None:
+        """Store the open transaction's step results on `conn` just before it commits, with
+        the claim on the key (with the first steps) and the plan: never a record with steps
+        missing, nor steps without their record."""
+        if not self._rows:
+            return
+        if not self.claimed:
             _CLAIM.run(conn, {"user_id": self.user_id, "key": self.key,
                               "fingerprint": self.fingerprint, "created_at": utcnow()})
-            self._claiming = True
-        if self._new_plan is not None and not self._plan_written:
-            _INSERT.run(conn, {"user_id": self.user_id, "key": self.key, "step": PLAN,
-                               "result": json.dumps(self._new_plan)})
-            self._plan_written = True
-        _INSERT.run(conn, {"user_id": self.user_id, "key": self.key, "step": index,
-                           "result": json.dumps(result)})
+        rows = [(index, json.dumps(result)) for index, result in self._rows]
+        if self._new_plan is not None and self.plan is None:
+            rows.append((PLAN, json.dumps(self._new_plan)))
+        _INSERT.run_many(conn, [{"user_id": self.user_id, "key": self.key, "step": index,
+                                 "result": result} for index, result in rows])
 
     def recorded(self) -> None:
-        """The transaction that recorded the latest steps committed."""
-        if self._claiming:
-            self.claimed, self._claiming = True, False
-        if self._plan_written:
-            self.plan, self._new_plan, self._plan_written = self._new_plan, None, False
+        """The open transaction committed: its steps (and the claim, and the plan) are done."""
+        if self._rows:
+            self.claimed = True
+            if self.plan is None:
+                self.plan = self._new_plan
+        self.done.update(self._rows)
+        self._rows = []
 
     def rolled_back(self) -> None:
-        """The transaction that recorded the latest steps rolled back: none of it happened."""
-        self._claiming = self._plan_written = False
+        """The open transaction rolled back: none of its steps happened."""
+        self._rows = []
 
     @property
     def has_steps(self) -> bool:

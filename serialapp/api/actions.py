@@ -73,7 +73,7 @@ def _register(action: str, service, names: tuple) -> None:
     model = BODIES[action]
     form = schemas.with_images(model) if "serials" in names else model
     role = lifecycle.RULES[action].role
-    bp.post(f"/{action}")(idempotent(require_role(role)(validated(
+    bp.post(f"/{action}")(idempotent(answer_is_steps=True)(require_role(role)(validated(
         json=model, form=form, resp=schemas.ActionResult, errors=(404, 409, 413, 415, 422),
         tags=("actions",))(view))))
 

@@ -28,7 +28,7 @@ def move(actor: Actor, *, location=None, serials=None, sku=None, decoded=None) -
             return _ok(unit, messages.repeat("at", location=to.code))
         result = _transition(conn, unit, actor, "move", status, {"location_id": to.id})
         return {**result, "location": to.code}  # the page confirms where to: "→ ASSEMBLY"
-    return _serial_steps(texts, sku, outcome, step)
+    return _serial_steps(texts, sku, outcome, step, last=True)
 
 
 def set_aside(actor: Actor, action: str, *, serials=None, sku=None, location=None,
@@ -43,7 +43,7 @@ def set_aside(actor: Actor, action: str, *, serials=None, sku=None, location=Non
         changes = {"location_id": to.id} if to else {}
         result = _transition(conn, unit, actor, action, status, changes, note=reason)
         return {**result, "location": to.code} if to else result
-    return _serial_steps(texts, sku, outcome, step)
+    return _serial_steps(texts, sku, outcome, step, last=True)
 
 
 
@@ -72,7 +72,7 @@ def return_(actor: Actor, *, serials=None, sku=None, reason=None, disposition=No
                              warranty_return=covered)
         return {**result, "warranty_return": True, "note": "warranty return"} if covered \
             else {**result, "warranty_return": False}
-    return _serial_steps(texts, sku, outcome, step)
+    return _serial_steps(texts, sku, outcome, step, last=True)
 
 
 def _in_warranty(unit: Unit) -> bool:

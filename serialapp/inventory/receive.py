@@ -260,7 +260,7 @@ def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=N
         if not texts and not steps and (outcome.ignored or outcome.cases):
             return outcome  # only product barcodes or cases: the page asks for what is next
         items = [(t, lambda c, t=t: _receive_one(c, actor, ctx, t)) for t in texts] + steps
-        _run_steps(outcome, items)
+        _run_steps(outcome, items, last=not opened)
         # Opened only once every pack is in: a batch cut short (not_done) leaves the case
         # closed, and the retry that finishes it opens it.
         if not outcome.unfinished:
@@ -268,7 +268,7 @@ def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=N
                 expected.mark_opened(case, actor)
         return outcome
     return _run_steps(outcome, [(t, lambda c, t=t: _receive_one(c, actor, ctx, t))
-                                for t in texts])
+                                for t in texts], last=True)
 
 
 def _sscc_of(text: str) -> tuple[str | None, bool]:

@@ -2,7 +2,6 @@
 connection, a conditional UPDATE on the unit's version plus its event, lost races read
 again, and (for a keyed request) each step's result stored with it (steplog)."""
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -82,16 +81,6 @@ GROUP_STEPS = 50
 GROUP_S = 0.025
 
 
-@contextmanager
-def _step_connection():
-    """A connection of the service's own for the per-serial steps: cheaper than the ORM
-    session's commit, which the hot path does not need. The request's session writes
-    nothing while steps run, so the two never wait on each other."""
-    with db.engine.connect() as conn:
-        yield conn
-    db.session.expire_all()  # what the session read before the steps may have changed
-
-
 class _Group:
     """The open transaction a run of steps shares, committed every GROUP_STEPS steps or
     GROUP_S seconds and at the end; with `whole`, only at the end (all or nothing).
@@ -117,20 +106,30 @@ class _Group:
             self.started = time.monotonic()
         return self.conn.begin_nested()
 
-    def done_one(self) -> None:
+    def done_one(self, more: bool = True) -> None:
+        """One more step done; commit the group if it is full and `more` steps follow (after
+        the last one, the caller commits, or holds the group for the answer)."""
         self.pending += 1
-        if not self.whole and (self.pending >= GROUP_STEPS
+        if more and not self.whole and (self.pending >= GROUP_STEPS
                                or time.monotonic() - self.started >= GROUP_S):
             self.commit()
 
-    def commit(self) -> None:
-        """Commit the open transaction. If that fails, its steps are not done (`pending`
-        still counts them) and the error goes on to the caller."""
+    def commit(self, write=None) -> None:
+        """Commit the open transaction, with the step log's rows in it (or, given, what
+        `write(conn)` writes instead: a held group's final answer). If that fails, its
+        steps are not done (`pending` still counts them) and the error goes on to the
+        caller."""
         if self.tx is not None:
             tx, self.tx = self.tx, None
             try:
+                if write is not None:
+                    write(self.conn)
+                elif self.log is not None:
+                    self.log.write_rows(self.conn)
                 tx.commit()
             except BaseException:
+                if tx.is_active:
+                    tx.rollback()
                 if self.log is not None:
                     self.log.rolled_back()
                 raise
@@ -150,6 +149,13 @@ class _Group:
                 self._open_gate()
             if self.log is not None:
                 self.log.rolled_back()
+
+    def close(self) -> None:
+        """Let go of a held group: roll back what is still open, and close its connection."""
+        try:
+            self.rollback()
+        finally:
+            self.conn.close()
 
     def _open_gate(self) -> None:
         gate, self.gate = self.gate, None
@@ -199,7 +205,7 @@ def _run_step(group: _Group, text: str, step, index: int = 0) -> dict:
             savepoint.rollback()
             raise
         if log is not None:
-            log.record(group.conn, index, result)
+            log.record(index, result)
         return result
     if failure is not None:
         raise failure
@@ -212,7 +218,7 @@ def _not_done(text: str, key: str) -> dict:
 
 
 def _run_steps(outcome: "Outcome", items: list[tuple[str, object]], *,
-               whole: bool = False) -> "Outcome":
+               whole: bool = False, last: bool = False) -> "Outcome":
     """Each (text, step) in order, each its own atomic step, committed in groups on the
     service's connection; all committed when this returns.
 
@@ -221,12 +227,24 @@ def _run_steps(outcome: "Outcome", items: list[tuple[str, object]], *,
     committed), it and the steps after it answer `not_done` (nothing of theirs is), and
     the request is left unfinished, so that a retry with its Idempotency-Key does the rest.
     With `whole` (a ship of several serials), the steps are one transaction: all of them
-    are done, or, when one is refused or fails, none is (the others answer `not_done`)."""
+    are done, or, when one is refused or fails, none is (the others answer `not_done`).
+
+    The steps run on a connection of the service's own: cheaper than the ORM session's
+    commit, which the hot path does not need. The request's session writes nothing while
+    steps run, so the two never wait on each other.
+
+    `last`: the service writes nothing after these steps. If the request's step log may
+    hold (its answer is made of the steps' results alone), the last group is then left
+    open, on its connection, for the answer to be committed with it (steplog.StepLog.held;
+    idempotency._store commits or lets go of it)."""
     log = steplog.current()
+    hold = last and not whole and log is not None and log.may_hold
     results: list[tuple[str, dict]] = []
     in_step = False  # an error now is the step's own, else a commit's
     unfinished = False
-    with _step_connection() as conn:
+    conn = db.engine.connect()
+    held = False
+    try:
         group = _Group(conn, log, whole=whole)
         try:
             for index, (text, step) in enumerate(items):
@@ -239,13 +257,15 @@ def _run_steps(outcome: "Outcome", items: list[tuple[str, object]], *,
                 results.append((text, result))
                 if whole and not result["ok"]:
                     break  # refused: nothing of the whole is done (rolled back below)
-                group.done_one()
+                group.done_one(more=index + 1 < len(items))
             if whole and results and not results[-1][1]["ok"]:
                 group.rollback()
                 culprit = len(results) - 1
                 results = [(t, r if i == culprit else _not_done(t, "not_done/whole"))
                            for i, (t, r) in enumerate(results)] + \
                           [(t, _not_done(t, "not_done/whole")) for t, _ in items[culprit + 1:]]
+            elif hold and group.tx is not None:
+                log.held, held = group, True  # committed with the answer
             else:
                 group.commit()
         except Exception as exc:  # noqa: BLE001  (anything: the answer says what was done)
@@ -255,6 +275,10 @@ def _run_steps(outcome: "Outcome", items: list[tuple[str, object]], *,
         except BaseException:
             group.rollback()
             raise
+    finally:
+        if not held:
+            conn.close()
+        db.session.expire_all()  # what the session read before the steps may have changed
     for text, result in results:
         outcome.add(text, result)
     if unfinished:
@@ -389,12 +413,14 @@ def _place(code, *, required: bool = True) -> Place | None:
     return Place(*row)
 
 
-def _serial_steps(texts: list[str], sku: str | None, outcome: Outcome, step) -> Outcome:
-    """`step(conn, unit)` for the serial each text names, each its own transaction."""
+def _serial_steps(texts: list[str], sku: str | None, outcome: Outcome, step, *,
+                  last: bool = False) -> Outcome:
+    """`step(conn, unit)` for the serial each text names, each its own transaction
+    (`last`: see _run_steps)."""
     product = get_product(sku)
     product_id = product.id if product else None
     return _run_steps(outcome, [(t, lambda c, t=t: step(c, find_serial(t, product_id, c)))
-                                for t in texts])
+                                for t in texts], last=last)
 
 
 def _ok(unit: Unit, note: str) -> dict:

@@ -260,3 +260,32 @@ def test_a_group_whose_commit_fails_answers_its_steps_not_done(app, shop):
         conn.execute(text("DROP TRIGGER test_failure ON serials"))
     again = shop.post("/receive", body, key="commit-1").get_json()["results"]
     assert all(x["ok"] for x in again) and serials_in_db(app) == sorted(batch)
+
+
+@pytest.mark.postgresql
+def test_a_scan_whose_held_commit_fails_once_is_done_again_and_answers_done(app, shop):
+    """A scan's answer is committed with its last steps; when that commit fails (here: a
+    deferred trigger that refuses the first commit only, counting on a sequence, which no
+    rollback undoes), none of them happened, and the request does them again within the
+    same call: the phone gets a plain 'done', and each serial is in once, with one event."""
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(text("CREATE SEQUENCE test_fail_once"))
+        conn.execute(text("CREATE FUNCTION test_fail_once() RETURNS trigger LANGUAGE plpgsql "
+                          "AS $$ BEGIN IF nextval('test_fail_once') = 1 THEN "
+                          "RAISE EXCEPTION 'test failure at commit'; END IF; RETURN NULL; END $$"))
+        conn.execute(text("CREATE CONSTRAINT TRIGGER test_fail_once AFTER INSERT ON serials "
+                          "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                          "WHEN (NEW.serial = 'FO-2') EXECUTE FUNCTION test_fail_once()"))
+    batch = ["FO-1", "FO-2", "FO-3"]
+    body = {"location": "A1", "sku": "PLAIN", "serials": batch}
+    answer = shop.post("/receive", body, key="fail-once")
+    assert answer.status_code == 200
+    assert [(x["serial"], x["ok"]) for x in answer.get_json()["results"]] == \
+        [(s, True) for s in batch]
+    assert serials_in_db(app) == batch
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Event)) == 3
+        assert db.session.scalar(text("SELECT last_value FROM test_fail_once")) == 2
+    again = shop.post("/receive", body, key="fail-once")
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json() == answer.get_json()

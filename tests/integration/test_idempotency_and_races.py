@@ -3,11 +3,11 @@ import json
 import threading
 import urllib.request
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from serialapp.app import create_app
 from serialapp.extensions import db
-from serialapp.models import Event, IdempotencyRecord
+from serialapp.models import Event, IdempotencyRecord, IdempotencyStep
 from tests.factories import imei, setup_shop
 
 
@@ -30,6 +30,54 @@ def test_retry_with_same_key_replays_first_answer_and_records_one_event(app, man
     third = manager.post("/receive", body)
     assert third.get_json()["results"][0]["repeat"] is True
     assert event_count(app, "receive") == 1
+
+
+class Commits:
+    """Counts the transactions the app commits on its engine while in the with-block."""
+
+    def __init__(self, app):
+        self.app, self.count = app, 0
+
+    def _commit(self, _conn):
+        self.count += 1
+
+    def __enter__(self):
+        with self.app.app_context():
+            self.engine = db.engine
+        event.listen(self.engine, "commit", self._commit)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "commit", self._commit)
+
+
+def test_a_keyed_scan_costs_one_commit_with_its_answer_in_it(app, manager):
+    """The answer is committed with the scan's own step, not after it: one commit, the
+    record holds the answer, and no step rows are left behind."""
+    setup_shop(manager)
+    serials = [imei(n) for n in range(1, 61)]
+    assert manager.post("/receive", {"location": "A1", "sku": "PHONE",
+                                     "serials": serials[:1]}, key="r-1").status_code == 200
+    for key, body, commits in (
+            ("one-move", {"location": "A2", "serials": serials[:1]}, 1),
+            ("one-receive", {"location": "A1", "sku": "PHONE", "serials": serials[1:2]}, 1),
+            ("five", {"location": "A1", "sku": "PHONE", "serials": serials[2:7]}, 1),
+            # 53 serials: groups committed with their step rows (50 steps or 25 ms each),
+            # then the last with the answer, which replaces the rows.
+            ("batch", {"location": "A1", "sku": "PHONE", "serials": serials[7:]}, None)):
+        action = "/move" if "move" in key else "/receive"
+        with Commits(app) as counted:
+            answer = manager.post(action, body, key=key)
+        assert answer.status_code == 200 and all(r["ok"] for r in answer.get_json()["results"])
+        assert counted.count == commits if commits else counted.count > 1, key
+        with app.app_context():
+            record = db.session.get(IdempotencyRecord, (1, key)) or db.session.scalars(
+                select(IdempotencyRecord).where(IdempotencyRecord.key == key)).one()
+            assert record.status_code == 200 and json.loads(record.body) == answer.get_json()
+            assert db.session.scalar(select(func.count()).select_from(IdempotencyStep)) == 0
+        again = manager.post(action, body, key=key)
+        assert again.headers.get("Idempotent-Replayed") == "true"
+        assert again.get_json() == answer.get_json()
 
 
 def test_same_key_for_a_different_request_is_refused(manager):
