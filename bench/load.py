@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from seed import drop_database, fresh_database  # noqa: E402
+
 TARGET_RATIO, TARGET_P99_MS = 0.6, 100.0
 TARGET_BATCH = {"sqlite": 2500, "postgresql": 1000}
 
@@ -38,34 +40,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def fresh_database(url: str | None, tmp: Path) -> str:
-    """SQLite file in `tmp`, or a new database on the PostgreSQL server `url` names."""
-    if not url:
-        return f"sqlite:///{tmp / 'load.db'}"
-    from sqlalchemy import create_engine, make_url, text
-
-    from serialapp.config import database_url
-    url = make_url(database_url(url))
-    name = f"serialapp_load_{os.getpid()}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    if not url.startswith("postgresql"):
-        return
-    from sqlalchemy import create_engine, make_url, text
-    url = make_url(url)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def prepare(url: str, serials: int) -> str:
@@ -337,7 +311,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = fresh_database(args.database_url, Path(tmp))
+        url = fresh_database(args.database_url, f"serialapp_load_{os.getpid()}", Path(tmp))
         dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
         try:
             figures = run(url, clients=args.clients, seconds=args.seconds, workers=args.workers,

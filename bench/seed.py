@@ -199,8 +199,13 @@ def _load_postgres(url: str, tables) -> None:
         conn.execute("VACUUM ANALYZE")  # the visibility map: index-only scans, as in a shop
 
 
-def fresh_database(url: str, name: str) -> str:
-    """A new empty database `name` on the PostgreSQL server of `url` (dropped first)."""
+def fresh_database(url: str | None, name: str, sqlite_dir: Path | None = None) -> str:
+    """A new empty database `name` on the PostgreSQL server of `url` (dropped first); with no
+    `url`, the SQLite file `name`.db in `sqlite_dir` (made by the migrations on first use)."""
+    if not url:
+        if sqlite_dir is None:
+            raise ValueError("no server URL: a SQLite database needs sqlite_dir")
+        return f"sqlite:///{Path(sqlite_dir) / f'{name}.db'}"
     url = make_url(database_url(url))
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -9,6 +9,7 @@ close). Target: a close under 2 s.
     .venv/bin/python bench/stocktake.py --database-url postgresql://serialapp:serialapp@127.0.0.1:54329/x
 """
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -22,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from load import drop_database, fresh_database  # noqa: E402
 from report import write_section  # noqa: E402
+from seed import drop_database, fresh_database  # noqa: E402
 from serialapp import auth  # noqa: E402
 from serialapp.app import create_app  # noqa: E402
 from serialapp.extensions import db  # noqa: E402
@@ -126,7 +127,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = fresh_database(args.database_url, Path(tmp))
+        url = fresh_database(args.database_url, f"serialapp_stocktake_{os.getpid()}", Path(tmp))
         kind = "postgresql" if url.startswith("postgresql") else "sqlite"
         t0 = time.perf_counter()
         app, token = build(url, args.serials, args.shelf)

@@ -12,7 +12,8 @@ only events appended since may follow it, and a serial in the checkpoint must st
 The checkpoint file:
 
     serialapp-history-checkpoint 1
-    {"at": ..., "serials": ..., "events": ..., "products": {id: sku}, "body_sha256": ...}
+    {"at": ..., "serials": ..., "events": ..., "products": {id: sku}, "database": {...},
+     "body_sha256": ...}
     hmac-sha256 <hex of HMAC(key, the two lines above)>
     <zlib stream: one JSON line [serial_id, product_id, head, serial] per serial, by id>
 
@@ -20,6 +21,11 @@ Why a list of every serial rather than one digest over them: a digest says that
 something changed, the list says which serial was deleted, by name, even when its row and
 every event of it are gone. Compressed it is about 50 bytes a serial (the head's 32 bytes
 of entropy do not compress), 49 MB at a million serials, read and written as a stream.
+
+A checkpoint names the database it was taken of ("database", see database_identity): the
+key and checkpoint files live in the instance folder, not in the database, so an app
+pointed at another database (a fresh one, another shop's) would otherwise read every
+checkpointed serial as deleted. Checkpoints written before it was named verify as before.
 
 Flask-free: the CLI (cli.py) passes a connection and the two paths."""
 import hashlib
@@ -33,7 +39,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import groupby
 from pathlib import Path
 
-from sqlalchemy import select, type_coerce
+from sqlalchemy import URL, select, text, type_coerce
 from sqlalchemy.types import NullType
 from sqlalchemy.engine import Connection
 
@@ -117,6 +123,11 @@ class Checkpoint:
     @property
     def at(self) -> datetime:
         return datetime.fromisoformat(self.header["at"])
+
+    @property
+    def database(self) -> dict | None:
+        """The identity of the database it was taken of; None in an older checkpoint."""
+        return self.header.get("database")
 
     @property
     def products(self) -> dict[int, str]:
@@ -238,6 +249,61 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# ---------------------------------------------------------------- which database
+
+def database_identity(conn: Connection) -> dict:
+    """What tells this database from another, without a table of its own for it (an id
+    kept in the database would need a migration). Marks an edit in SQL cannot change:
+    on PostgreSQL, the cluster's system identifier (made by initdb) and the database's
+    oid, which a database dropped and made again, or restored from a dump, does not keep;
+    on SQLite, the file's path and inode, which a file deleted and made again, or a copy
+    put in its place, does not keep. The URL (its password and query left out) is there
+    to name it in words: alone it would be weak, as a fresh database can sit at the old
+    URL, and one database can be reached by several."""
+    url = conn.engine.url
+    # Made anew rather than set(): set() takes password=None as "keep it".
+    shown = URL.create(url.get_backend_name(), username=url.username, host=url.host,
+                       port=url.port, database=url.database)
+    identity = {"url": shown.render_as_string(hide_password=False)}
+    if conn.dialect.name == "postgresql":
+        cluster, oid = conn.execute(text(
+            "SELECT (SELECT system_identifier FROM pg_control_system())::text, oid::bigint "
+            "FROM pg_database WHERE datname = current_database()")).one()
+        identity.update(cluster=cluster, oid=int(oid))
+    elif conn.dialect.name == "sqlite" and url.database and url.database != ":memory:" \
+            and not url.database.startswith("file:"):
+        path = Path(url.database).resolve()
+        identity.update(url=f"sqlite:///{path}", file=str(path), inode=path.stat().st_ino)
+    return identity
+
+
+def _same_database(theirs: dict, ours: dict) -> bool:
+    marks = (theirs.keys() | ours.keys()) - {"url"}
+    if not marks:  # nothing but a URL to go by (an in-memory SQLite, another kind)
+        return theirs.get("url") == ours.get("url")
+    return all(theirs.get(mark) == ours.get(mark) for mark in marks)
+
+
+def _in_words(identity: dict) -> str:
+    marks = {"cluster": "cluster {}", "oid": "database oid {}", "inode": "inode {}"}
+    return ", ".join([identity.get("url", "?")] + [
+        form.format(identity[mark]) for mark, form in marks.items() if mark in identity])
+
+
+def _taken_of_another(checkpoint: "Checkpoint", here: dict) -> Finding | None:
+    """A finding when `checkpoint` names a database other than `here`: its serials are
+    another database's, not this one's deleted ones. An older checkpoint names none."""
+    theirs = checkpoint.database
+    if theirs is None or _same_database(theirs, here):
+        return None
+    return Finding("other_database",
+                   f"The checkpoint {checkpoint.path} was taken of another database "
+                   f"({_in_words(theirs)}), not of this one ({_in_words(here)}): if this one "
+                   "is now the shop's (restored, moved or new), run `flask --app app "
+                   "checkpoint-history --accept` to start its checkpoints; if not, point "
+                   "DATABASE_URL, or --checkpoint, at the right one.")
 
 
 # ---------------------------------------------------------------- the audit
@@ -426,7 +492,13 @@ def verify(conn: Connection, checkpoint_path, key_path) -> Report:
             checkpoint = Checkpoint.read(checkpoint_path, key)
         except (CheckpointError, ValueError, zlib.error) as exc:
             problems.append(Finding("forged", f"the checkpoint cannot be trusted: {exc}"))
-    report = audit(_snapshot(conn), checkpoint)
+    conn = _snapshot(conn)
+    if checkpoint is not None:
+        other = _taken_of_another(checkpoint, database_identity(conn))
+        if other is not None:  # its serials are not this database's: the chains alone
+            problems.append(other)
+            checkpoint = None
+    report = audit(conn, checkpoint)
     report.findings[:0] = problems
     return report
 
@@ -452,7 +524,12 @@ def make_checkpoint(conn: Connection, checkpoint_path, key_path, *, accept: bool
     at = utcnow()
     writer = CheckpointWriter(checkpoint_path)
     try:
-        report = audit(_snapshot(conn), previous, writer)
+        conn = _snapshot(conn)
+        here = database_identity(conn)
+        other = _taken_of_another(previous, here) if previous is not None else None
+        if other is not None:
+            problems.append(other)
+        report = audit(conn, None if other else previous, writer)
         report.findings[:0] = problems
         if report.findings and not accept:
             writer.discard()
@@ -460,7 +537,7 @@ def make_checkpoint(conn: Connection, checkpoint_path, key_path, *, accept: bool
         products = dict(conn.execute(select(Product.id, Product.sku)).all())
         digest = writer.commit(signing_key, {
             "at": at.isoformat(), "serials": report.serials, "events": report.events,
-            "products": {str(k): v for k, v in sorted(products.items())},
+            "products": {str(k): v for k, v in sorted(products.items())}, "database": here,
             "previous": previous.digest if previous else None,
             "accepted": [f.message for f in report.findings[:100]]})
     except BaseException:

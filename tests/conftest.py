@@ -9,6 +9,8 @@ see only their own rows, and a test's leftovers cannot reach the next one.
 Tests marked `postgresql` need that server whatever the main database is; without
 TEST_DATABASE_URL they are skipped locally and fail in CI (CI is set)."""
 import itertools
+import json
+import logging
 import os
 import shutil
 import threading
@@ -240,3 +242,24 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+class _RequestLines(logging.Handler):
+    """Keeps each line of the request log (serialapp.requests) as the dict it encodes."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(json.loads(record.getMessage()))
+
+
+@pytest.fixture
+def request_lines():
+    """The request log's lines written during the test, as dicts, oldest first."""
+    handler = _RequestLines()
+    logger = logging.getLogger("serialapp.requests")
+    logger.addHandler(handler)
+    yield handler.lines
+    logger.removeHandler(handler)

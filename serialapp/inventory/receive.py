@@ -266,6 +266,8 @@ def receive(actor: Actor, *, location=None, purchase_order=None, sku=None, lot=N
         if not outcome.unfinished:
             for case in opened:
                 expected.mark_opened(case, actor)
+        elif opened:
+            _cases_not_opened(outcome, opened)
         return outcome
     return _run_steps(outcome, [(t, lambda c, t=t: _receive_one(c, actor, ctx, t))
                                 for t in texts], last=True)
@@ -314,6 +316,23 @@ def _cases(actor: Actor, ctx: _ReceiveContext, texts: list[str], outcome: Outcom
                       for p in case.packs]
             opened.append(case)
     return rest, steps, opened
+
+
+def _cases_not_opened(outcome: Outcome, opened: list) -> None:
+    """A confirmed case's view was written before its packs were received, as if all would
+    be; when the run stopped part way (`not_done`), the case stays unopened until a retry
+    finishes it, and its answer says so, with how many of its packs are in."""
+    # With `open_case`, each case found has its view and its packs' steps, in the same
+    # order; the packs' steps come after every loose unit's, one answer each.
+    answers = outcome.results[len(outcome.results) - sum(len(c.packs) for c in opened):]
+    for view, case in zip(outcome.cases, opened):
+        mine, answers = answers[:len(case.packs)], answers[len(case.packs):]
+        received = sum(1 for a in mine if a["ok"])
+        not_done = sum(1 for a in mine if a.get("error", {}).get("code") == "not_done")
+        view["opened"] = bool(case.opened_at)  # opened by an earlier scan, or not yet
+        state = " (opened before)" if case.opened_at else " is not opened yet"
+        view["message"] = (f"Case {case.sscc}{state}: {received} of {len(case.packs)} "
+                           f"received, {not_done} not done, so send it again to finish.")
 
 
 def _case_view(case: "expected.CaseFound", confirmed: bool) -> dict:

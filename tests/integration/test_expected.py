@@ -376,3 +376,32 @@ def test_a_case_cut_off_mid_way_is_finished_by_its_retry(app, shop, picker, monk
     assert expected_of(shop)["cases_opened"] == 1
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Event)) == 3
+
+
+def test_a_case_a_database_failure_stops_says_it_is_not_opened(app, shop, picker):
+    """The database refuses the case's second pack: the answer's case says it is not opened
+    and how many of its packs are in, not "opened: 3 received"; the retry that finishes
+    it opens it and says so."""
+    from tests.integration.test_half_done import Failing
+    assert attach(shop, gen.epcis_xml(shipment())).status_code == 201
+    failing = Failing(app, "serials", "INSERT", "NEW.serial = 'C1P2'")
+    body = {"location": "A1", "purchase_order": "PO-MED", "serials": [f"(00){CASE_1}"],
+            "open_case": True}
+    first = picker.post("/receive", body, key="failed-case")
+    assert first.status_code == 200
+    answer = first.get_json()
+    assert [(x["serial"], x["ok"], x.get("error", {}).get("code"))
+            for x in answer["results"]] == [
+        ("C1P1", True, None), ("C1P2", False, "not_done"), ("C1P3", False, "not_done")]
+    case = answer["cases"][0]
+    assert case["opened"] is False and not case["confirm"]
+    assert case["message"] == (f"Case {CASE_1} is not opened yet: 1 of 3 received, 2 not "
+                               "done, so send it again to finish.")
+    assert expected_of(shop)["cases_opened"] == 0
+
+    failing.drop()
+    done = picker.post("/receive", body, key="failed-case").get_json()
+    assert [x["ok"] for x in done["results"]] == [True] * 3
+    assert done["cases"][0]["opened"] is True
+    assert done["cases"][0]["message"] == f"Case {CASE_1} opened: 3 received (3 of MED)."
+    assert expected_of(shop)["cases_opened"] == 1

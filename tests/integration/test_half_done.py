@@ -7,7 +7,6 @@ several serials is all or nothing.
 The unexpected error is a real database failure, not a mock of our code: a trigger the
 test creates refuses one row (SQLite `RAISE(ABORT)`, PostgreSQL `RAISE EXCEPTION`), so the
 same test runs on both databases."""
-import json
 import logging
 from datetime import date
 
@@ -46,26 +45,6 @@ class Failing:
             conn.execute(text(f"DROP TRIGGER test_failure{on}"))
 
 
-class RequestLines(logging.Handler):
-    """The request log's lines (serialapp.requests), as dicts."""
-
-    def __init__(self):
-        super().__init__()
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(json.loads(record.getMessage()))
-
-
-@pytest.fixture
-def request_log():
-    handler = RequestLines()
-    logger = logging.getLogger("serialapp.requests")
-    logger.addHandler(handler)
-    yield handler.lines
-    logger.removeHandler(handler)
-
-
 @pytest.fixture
 def shop(manager):
     for body in ({"sku": "PLAIN", "name": "Plain thing", "warranty_days": 30},
@@ -99,7 +78,7 @@ def assert_not_done(result, serial, failed=False):
     return result
 
 
-def test_a_batch_stopped_by_a_database_failure_answers_what_was_done(app, shop, request_log,
+def test_a_batch_stopped_by_a_database_failure_answers_what_was_done(app, shop, request_lines,
                                                                      caplog):
     """3 good serials, one the database fails on, 3 more: the first 3 are in and say so,
     the failed one and the 3 after it are not and say so; the error is logged."""
@@ -122,7 +101,7 @@ def test_a_batch_stopped_by_a_database_failure_answers_what_was_done(app, shop, 
     # The error is logged: its traceback in the app's log, its type in the request's line.
     assert any("failed unexpectedly at step 4" in rec.getMessage() and rec.exc_info
                for rec in caplog.records)
-    line = [x for x in request_log if x["path"] == "/api/receive"][-1]
+    line = [x for x in request_lines if x["path"] == "/api/receive"][-1]
     assert line["status"] == 200 and line["error"]
 
     # The same request again, the database still failing: the same honest answer, and

@@ -1,16 +1,21 @@
 """Issue 12 point 5: the history is tamper-evident. Each tampering is done here the way an
 intruder with database access would, in plain SQL, and `flask --app app verify-history`
 must name it; a shop's real work, before and after the checkpoint, must pass."""
+import hmac
 import io
+import json
+import shutil
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
 
 from serialapp import chain
 from serialapp.extensions import db
 from serialapp.models import utcnow
+from tests.conftest import ON_POSTGRES
 from tests.factories import imei, setup_shop
 
 
@@ -397,3 +402,106 @@ def test_a_time_that_names_no_moment_is_reported_not_a_crash(app, shop):
     sql(app, "UPDATE events SET at = 'yesterday', warranty_return = 'x' WHERE id = :id",
         id=first)
     assert_found(app, "was altered", f"event {first} (receive, 'yesterday')")
+
+
+# ---------------------------------------------------------------- which database
+
+@pytest.fixture
+def other_database(request, tmp_path):
+    """A URL to a second migrated database, as fresh as the test's own."""
+    if not ON_POSTGRES:
+        path = tmp_path / "other.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    server = request.getfixturevalue("pg_server")
+    name = server.create(template=request.getfixturevalue("pg_template"))
+    yield server.url_of(name)
+    server.drop(name)
+
+
+def app_on(url, tmp_path):
+    """Another app on `url`, with the same instance files (key, checkpoint) as the test's."""
+    from serialapp.app import create_app
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test", "TESTING": True,
+                       "HISTORY_KEY_FILE": str(tmp_path / "history_key"),
+                       "HISTORY_CHECKPOINT_FILE": str(tmp_path / "history_checkpoint")})
+
+
+def fresh_database_in_place(app, request, tmp_path):
+    """The database at the app's URL replaced by a fresh one, the URL unchanged."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with app.app_context():
+        db.engine.dispose()
+    if not ON_POSTGRES:
+        path = Path(url.removeprefix("sqlite:///"))
+        path.rename(tmp_path / "old.db")  # kept: its inode cannot be the new file's
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return
+    server = request.getfixturevalue("pg_server")
+    name = make_url(url).database
+    server.drop(name)
+    with server.engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE '
+                          f'{request.getfixturevalue("pg_template")} STRATEGY FILE_COPY'))
+
+
+def assert_another_database(out):
+    assert out.startswith("The checkpoint ") and out.count("\n") == 1, out  # one sentence
+    assert "was taken of another database" in out and "checkpoint-history --accept" in out
+    assert "deleted" not in out and "history NOT intact" not in out
+    assert ":serialapp@" not in out  # a URL's password is never shown
+
+
+def test_a_checkpoint_of_another_database_says_so_rather_than_every_serial_deleted(
+        app, shop, tmp_path, other_database):
+    checkpoint(app)
+    before = (tmp_path / "history_checkpoint").read_bytes()
+    other = app_on(other_database, tmp_path)
+    code, out = verify(other)
+    assert code == 1
+    assert_another_database(out)
+    assert other_database.split("@")[-1].split("/")[-1] in out  # it names this one
+    # Not overwritten without being told: that would drop the shop's checkpoint.
+    code, out = cli(other, "checkpoint-history")
+    assert code == 1 and "was taken of another database" in out and "deleted" not in out
+    assert (tmp_path / "history_checkpoint").read_bytes() == before
+    # Told (the shop now is this database): its own checkpoint, and it verifies.
+    code, out = cli(other, "checkpoint-history", "--accept")
+    assert code == 0 and "1 problem(s) accepted" in out, out
+    code, out = verify(other)
+    assert code == 0 and out.startswith("history intact: 0 serials"), out
+    with other.app_context():
+        db.engine.dispose()
+    # And the first database is now the other one.
+    assert_another_database(verify(app)[1])
+
+
+def test_a_fresh_database_at_the_same_url_is_another_database(app, shop, tmp_path, request):
+    checkpoint(app)
+    fresh_database_in_place(app, request, tmp_path)
+    code, out = verify(app)
+    assert code == 1
+    assert_another_database(out)
+
+
+def test_a_checkpoint_that_names_no_database_verifies_as_before(app, shop, tmp_path,
+                                                                other_database):
+    """A checkpoint written before checkpoints named their database: checked as it was."""
+    checkpoint(app)
+    path, key = tmp_path / "history_checkpoint", (tmp_path / "history_key").read_bytes()
+    magic, header, _signature, body = path.read_bytes().split(b"\n", 3)
+    old = json.loads(header)
+    del old["database"]
+    header = json.dumps(old, sort_keys=True).encode()
+    signature = hmac.new(key.strip(), magic + b"\n" + header + b"\n", "sha256").hexdigest()
+    path.write_bytes(b"\n".join([magic, header, f"hmac-sha256 {signature}".encode(), body]))
+    code, out = verify(app)
+    assert code == 0 and out.startswith("history intact: 7 serials"), out
+    # On another database it cannot tell: every serial it holds is missing, as before.
+    other = app_on(other_database, tmp_path)
+    code, out = verify(other)
+    with other.app_context():
+        db.engine.dispose()
+    assert code == 1 and "history NOT intact: 7 problem(s)" in out, out
+    assert out.count("was deleted behind the app's back") == 7

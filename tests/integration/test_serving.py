@@ -3,7 +3,6 @@ gunicorn, two gunicorn hosts sharing one PostgreSQL, prompt token revocation, an
 restored into a working app."""
 import http.cookiejar
 import json
-import logging
 import os
 import re
 import shutil
@@ -43,24 +42,6 @@ def test_healthz_is_503_with_retry_after_when_the_database_does_not_answer(tmp_p
     r = app.test_client().get("/healthz")
     assert r.status_code == 503
     assert r.headers["Retry-After"] and r.get_json()["database"] == "unreachable"
-
-
-class Lines(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(json.loads(record.getMessage()))
-
-
-@pytest.fixture
-def request_lines():
-    handler = Lines()
-    logger = logging.getLogger("serialapp.requests")
-    logger.addHandler(handler)
-    yield handler.lines
-    logger.removeHandler(handler)
 
 
 def test_one_log_line_per_request_with_duration_user_and_status(app, manager, request_lines):
