@@ -134,7 +134,6 @@ def _write_answer(conn, log: steplog.StepLog, response: Response) -> None:
 
 
 def _store(log: steplog.StepLog, response: Response) -> None:
-    db.session.rollback()  # whatever the view left open is not ours to commit
     final = _final(response) and not log.unfinished
     held, log.held = log.held, None
     if held is not None:
@@ -149,7 +148,9 @@ def _store(log: steplog.StepLog, response: Response) -> None:
             raise _HeldLost() from exc
         finally:
             held.close()
+            db.session.rollback()  # whatever the view left open is not ours to commit
         return
+    db.session.rollback()
     if not final:
         # Nothing final was said (or, unfinished, an unexpected error left some steps
         # `not_done`). If no step was committed the key is free again (no record was
