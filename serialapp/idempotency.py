@@ -10,7 +10,7 @@ import hashlib
 import json
 from functools import wraps
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from flask import Response, current_app, request
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -63,11 +63,12 @@ _READ = select(IdempotencyRecord.fingerprint, IdempotencyRecord.status_code,
                IdempotencyRecord.body).where(*_RECORD)
 
 
-def _claim(user_id: int, key: str, fingerprint: str) -> Response | steplog.StepLog:
+def _claim(user_id: int, key: str, fingerprint: str, on=None) -> Response | steplog.StepLog:
     """Under the key's lock: the stored answer, or the log to (re)run the request with.
-    Only reads: a new key's record is written with the request's first step (steplog), or
-    with its answer, so that claiming costs no commit of its own."""
-    with db.engine.connect() as conn:
+    Only reads (on the lock's own connection, `on`, if it has one): a new key's record is
+    written with the request's first step (steplog), or with its answer, so that claiming
+    costs no commit of its own."""
+    with nullcontext(on) if on is not None else db.engine.connect() as conn:
         row = conn.execute(_READ, {"k_user": user_id, "k_key": key}).first()
         if row is None:
             return steplog.StepLog(user_id, key, fingerprint)
@@ -182,8 +183,9 @@ def idempotent(view=None, *, answer_is_steps: bool = False):
         fingerprint = _fingerprint()
         try:
             wait_s = current_app.config.get("IDEMPOTENCY_WAIT_S", WAIT_FOR_FIRST_S)
-            with keylock.held(db.engine, user_id, key, wait_s):
-                return _run(view, args, kwargs, user_id, key, fingerprint, answer_is_steps)
+            with keylock.held(db.engine, user_id, key, wait_s) as lock_conn:
+                return _run(view, args, kwargs, user_id, key, fingerprint, answer_is_steps,
+                            lock_conn)
         except keylock.Timeout:
             raise RequestError(409, "idempotency_in_progress",
                                "This scan is still being processed; it will be sent again "
@@ -192,8 +194,8 @@ def idempotent(view=None, *, answer_is_steps: bool = False):
 
 
 def _run(view, args, kwargs, user_id: int, key: str, fingerprint: str,
-         answer_is_steps: bool) -> Response:
-    claimed = _claim(user_id, key, fingerprint)
+         answer_is_steps: bool, lock_conn) -> Response:
+    claimed = _claim(user_id, key, fingerprint, lock_conn)
     if isinstance(claimed, Response):
         return claimed
     try:

@@ -39,11 +39,13 @@ def _number(user_id: int, key: str) -> int:
 
 @contextmanager
 def held(engine, user_id: int, key: str, wait_s: float):
-    """Hold the lock for (user, key) for the with-block; Timeout after `wait_s`."""
+    """Hold the lock for (user, key) for the with-block; Timeout after `wait_s`. On
+    PostgreSQL the block gets the lock's connection (autocommit), to read on without a
+    connection or a transaction of its own; elsewhere None."""
     number = _number(user_id, key)
     if engine.dialect.name == "postgresql":
-        with _pg_lock(engine, number, wait_s):
-            yield
+        with _pg_lock(engine, number, wait_s) as conn:
+            yield conn
     elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         with _file_lock(Path(engine.url.database), number, wait_s):
             yield
@@ -67,7 +69,7 @@ def _pg_lock(engine, number: int, wait_s: float):
                 raise Timeout()
             time.sleep(POLL_S)
         try:
-            yield
+            yield conn
         finally:
             conn.execute(_PG_UNLOCK, {"n": number})
 
