@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import lifecycle
 from .errors import RequestError
 from .extensions import csrf, db
+from .hotpath import Prepared
 from .models import ApiToken, LoginFailure, User, utcnow
 
 
@@ -171,15 +172,15 @@ class TokenUser:
 
 # Asked on every API request, so built once. Revoking a token or deactivating a user takes
 # effect on the next request: nothing is cached.
-_TOKEN_USER = (select(User.id, User.name, User.role)
-               .join(ApiToken, ApiToken.user_id == User.id)
-               .where(ApiToken.token_hash == bindparam("token_hash"),
-                      ApiToken.revoked.is_(False), User.active.is_(True)))
+_TOKEN_USER = Prepared(select(User.id, User.name, User.role)
+                       .join(ApiToken, ApiToken.user_id == User.id)
+                       .where(ApiToken.token_hash == bindparam("token_hash"),
+                              ApiToken.revoked.is_(False), User.active.is_(True)))
 
 
 def user_for_token(token: str) -> TokenUser | None:
     with db.engine.connect() as conn:
-        row = conn.execute(_TOKEN_USER, {"token_hash": _hash_token(token)}).first()
+        row = _TOKEN_USER.run(conn, {"token_hash": _hash_token(token)}).fetchone()
     return TokenUser(*row) if row else None
 
 

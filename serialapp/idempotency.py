@@ -59,8 +59,8 @@ _ANSWER = Prepared(insert(IdempotencyRecord).values(
     user_id=bindparam("user_id"), key=bindparam("key"), fingerprint=bindparam("fingerprint"),
     created_at=bindparam("created_at"), status_code=bindparam("status_code"),
     body=bindparam("body")))
-_READ = select(IdempotencyRecord.fingerprint, IdempotencyRecord.status_code,
-               IdempotencyRecord.body).where(*_RECORD)
+_READ = Prepared(select(IdempotencyRecord.fingerprint, IdempotencyRecord.status_code,
+                        IdempotencyRecord.body).where(*_RECORD))
 
 
 def _claim(user_id: int, key: str, fingerprint: str, on=None) -> Response | steplog.StepLog:
@@ -69,14 +69,15 @@ def _claim(user_id: int, key: str, fingerprint: str, on=None) -> Response | step
     written with the request's first step (steplog), or with its answer, so that claiming
     costs no commit of its own."""
     with nullcontext(on) if on is not None else db.engine.connect() as conn:
-        row = conn.execute(_READ, {"k_user": user_id, "k_key": key}).first()
+        row = _READ.run(conn, {"k_user": user_id, "k_key": key}).fetchone()
         if row is None:
             return steplog.StepLog(user_id, key, fingerprint)
-        if row.fingerprint != fingerprint:
+        stored_fingerprint, status_code, body = row
+        if stored_fingerprint != fingerprint:
             raise RequestError(422, "idempotency_key_reused",
                                "This Idempotency-Key was used for a different request.")
-        if row.status_code is not None:
-            return _replay(row.status_code, row.body)
+        if status_code is not None:
+            return _replay(status_code, body)
         # Unfinished, and nobody holds the lock: the first attempt died. Resume it.
         return steplog.StepLog.load(conn, user_id, key, fingerprint)
 

@@ -74,11 +74,25 @@ def _pg_lock(engine, number: int, wait_s: float):
             conn.execute(_PG_UNLOCK, {"n": number})
 
 
+_FOLDERS: dict[str, str] = {}
+
+
+def _folder(database) -> str:
+    """The folder of lock files beside a SQLite database, made on first use (asked on every
+    scan: made once per process, not checked each time)."""
+    found = _FOLDERS.get(str(database))
+    if found is None:
+        path = Path(database)
+        folder = path.parent / (path.name + ".locks")
+        folder.mkdir(mode=0o700, exist_ok=True)
+        found = _FOLDERS[str(database)] = str(folder)
+    return found
+
+
 @contextmanager
 def _file_lock(database: Path, number: int, wait_s: float):
-    folder = database.parent / (database.name + ".locks")
-    folder.mkdir(mode=0o700, exist_ok=True)
-    fd = os.open(folder / f"{number % STRIPES:03d}", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(os.path.join(_folder(database), f"{number % STRIPES:03d}"),
+                 os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + wait_s
         while True:
@@ -132,10 +146,7 @@ def sqlite_writer(engine):
         with _THREAD_GATES.setdefault(database or "", threading.Lock()):
             yield
         return
-    path = Path(database)
-    folder = path.parent / (path.name + ".locks")
-    folder.mkdir(mode=0o700, exist_ok=True)
-    fd = os.open(folder / "writer", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(os.path.join(_folder(database), "writer"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

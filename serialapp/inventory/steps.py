@@ -105,7 +105,9 @@ class _Group:
                 # Take the write lock now: a deferred transaction that read first could
                 # not upgrade once another writer committed (SQLITE_BUSY_SNAPSHOT), and
                 # would have to throw away every step of the group.
-                self.conn.exec_driver_sql("BEGIN IMMEDIATE")
+                cursor = self.conn.connection.cursor()
+                cursor.execute("BEGIN IMMEDIATE")
+                cursor.close()
             self.started = time.monotonic()
             return _WholeTransaction(self)
         return _Savepoint(self.conn)
@@ -443,7 +445,8 @@ def _place(code, *, required: bool = True) -> Place | None:
     """Like get_location, as plain values, on a prebuilt statement (asked once per scan)."""
     if not code:
         return get_location(code, required=required)
-    row = _PLACE.run(db.session.connection(), {"code": str(code).strip()}).fetchone()
+    with db.engine.connect() as conn:  # not the session's: it would then need a rollback
+        row = _PLACE.run(conn, {"code": str(code).strip()}).fetchone()
     if row is None:
         return get_location(code)  # raises the 404 with its message
     return Place(*row)
