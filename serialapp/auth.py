@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import lifecycle
 from .errors import RequestError
 from .extensions import csrf, db
-from .hotpath import Prepared
+from .hotpath import Prepared, reading
 from .models import ApiToken, LoginFailure, User, utcnow
 
 
@@ -179,7 +179,7 @@ _TOKEN_USER = Prepared(select(User.id, User.name, User.role)
 
 
 def user_for_token(token: str) -> TokenUser | None:
-    with db.engine.connect() as conn:
+    with reading(db.engine) as conn:
         row = _TOKEN_USER.run(conn, {"token_hash": _hash_token(token)}).fetchone()
     return TokenUser(*row) if row else None
 

@@ -50,3 +50,13 @@ class Prepared:
         else:
             cursor.executemany(sql, [{**defaults, **row} for row in rows])
         cursor.close()
+
+
+def reading(engine):
+    """A pooled connection for a few reads outside any transaction: on PostgreSQL in
+    autocommit, so each read is one round trip (no BEGIN, no ROLLBACK when it goes back to
+    the pool); SQLite's driver starts no transaction for a SELECT anyway."""
+    conn = engine.connect()
+    if engine.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn

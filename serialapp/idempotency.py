@@ -19,7 +19,7 @@ from . import keylock, requestlog, steplog
 from .auth import api_user
 from .errors import RequestError, bad_request
 from .extensions import db
-from .hotpath import Prepared
+from .hotpath import Prepared, reading
 from .models import IdempotencyRecord, IdempotencyStep, utcnow
 
 # How long a retry waits for a first attempt that is still running before it is told to
@@ -68,7 +68,7 @@ def _claim(user_id: int, key: str, fingerprint: str, on=None) -> Response | step
     Only reads (on the lock's own connection, `on`, if it has one): a new key's record is
     written with the request's first step (steplog), or with its answer, so that claiming
     costs no commit of its own."""
-    with nullcontext(on) if on is not None else db.engine.connect() as conn:
+    with nullcontext(on) if on is not None else reading(db.engine) as conn:
         row = _READ.run(conn, {"k_user": user_id, "k_key": key}).fetchone()
         if row is None:
             return steplog.StepLog(user_id, key, fingerprint)

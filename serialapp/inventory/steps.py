@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from .. import chain, identifiers, keylock, lifecycle, messages, steplog
 from ..errors import StepError, refusal, refuse
 from ..extensions import db
-from ..hotpath import Prepared
+from ..hotpath import Prepared, reading
 from ..models import Event, Location, Product, Serial, utcnow
 from .base import MAX_SERIALS_PER_REQUEST, Actor, Outcome, _Conflict
 from .lookups import Unit, _interpret_text, find_serial, get_location, get_product, product_by_gtin
@@ -445,7 +445,7 @@ def _place(code, *, required: bool = True) -> Place | None:
     """Like get_location, as plain values, on a prebuilt statement (asked once per scan)."""
     if not code:
         return get_location(code, required=required)
-    with db.engine.connect() as conn:  # not the session's: it would then need a rollback
+    with reading(db.engine) as conn:  # not the session's: it would then need a rollback
         row = _PLACE.run(conn, {"code": str(code).strip()}).fetchone()
     if row is None:
         return get_location(code)  # raises the 404 with its message
