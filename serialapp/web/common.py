@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 from functools import wraps
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import abort, current_app, redirect, render_template, request
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import lifecycle
@@ -55,9 +55,40 @@ def words(value) -> str:
     return {"partially_shipped": "partly shipped"}.get(value, str(value).replace("_", " "))
 
 
+# A value that every converter quotes as itself and no URL of ours holds: the place in a
+# built URL where row_url puts each row's own value.
+_SLOT = "zq7ROWSLOT7qz"
+
+
+def row_url(endpoint: str, name: str, value, **fixed) -> str:
+    """url_for(endpoint, name=value, **fixed), for lists of many rows: the URL around the
+    value is built once per request (url_for with a slot), then each row's value is quoted
+    by the rule's own converter and put in the slot. The same text as url_for, at a tenth
+    of its cost (a page of 100 serials made 300 url_for calls)."""
+    cache = g.setdefault("_row_urls", {})
+    key = (endpoint, name, tuple(sorted(fixed.items())))
+    made = cache.get(key)
+    if made is None:
+        rules = current_app.url_map._rules_by_endpoint.get(endpoint, [])
+        converter = rules[0]._converters.get(name) if len(rules) == 1 else None
+        url = url_for(endpoint, **{name: _SLOT}, **fixed)
+        if converter is None or converter.to_url(_SLOT) != _SLOT or _SLOT not in url:
+            made = False  # not one plain rule with `name` in it: url_for each time
+        else:
+            # The path comes before the query string: the first slot is the value's.
+            prefix, _, suffix = url.partition(_SLOT)
+            made = (prefix, suffix, converter.to_url)
+        cache[key] = made
+    if made is False:
+        return url_for(endpoint, **{name: value}, **fixed)
+    prefix, suffix, to_url = made
+    return prefix + to_url(value) + suffix
+
+
 def register_filters(app) -> None:
     app.jinja_env.filters["shoptime"] = shop_time
     app.jinja_env.filters["words"] = words
+    app.jinja_env.globals["row_url"] = row_url
 
     @app.context_processor
     def _shop():

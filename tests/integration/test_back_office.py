@@ -195,3 +195,29 @@ def test_product_page_counts_per_status_and_place_and_pages_them(app, manager):
     assert "<p>3 serials.</p>" in html
     html = client.get("/products/CASE?q=0005").get_data(as_text=True)
     assert "<p>1 serial.</p>" in html
+    # Each row's links (made by row_url) and each place's.
+    assert ('<a href="/serials/CS-0005?sku=CASE">CS-0005</a>' in html
+            and '<a href="/products/CASE">CASE</a>' in html
+            and '<a href="/locations/TEST-BENCH">TEST-BENCH</a>' in html)
+
+
+def test_row_url_makes_what_url_for_makes(app):
+    """The lists' links are built once per request and filled in per row: the same text
+    as url_for, whatever a serial, a code or the fixed arguments hold."""
+    from flask import g, url_for
+
+    from serialapp.web.common import row_url
+    values = ["CS-0001", "A/B", "50% off", "a b#c?d", "..%2F..", "x&y=z+1", "é-ü",
+              "zq7ROWSLOT7qz", "<b>"]
+    for environ in ({}, {"SCRIPT_NAME": "/shop"}):
+        with app.test_request_context("/", environ_overrides=environ):
+            for value in values:
+                for sku in ("CASE", "S/K U&1", "zq7ROWSLOT7qz"):
+                    assert row_url("catalogue.serial_page", "text", value, sku=sku) == \
+                        url_for("catalogue.serial_page", text=value, sku=sku)
+                for endpoint, name in (("catalogue.product_page", "sku"),
+                                       ("catalogue.location_page", "code"),
+                                       ("catalogue.customer_page", "code")):
+                    assert row_url(endpoint, name, value) == url_for(endpoint, **{name: value})
+            # Each built once, with a slot (not url_for per row).
+            assert len(g._row_urls) == 6 and all(g._row_urls.values())
