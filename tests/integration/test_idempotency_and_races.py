@@ -243,3 +243,27 @@ def test_final_refusals_carry_no_retry_after_and_are_replayed(manager):
         "Idempotent-Replayed") == "true"
     incomplete = manager.post("/ship", {"order": "SO1"}, key="ship-3")
     assert incomplete.status_code == 409 and "Retry-After" not in incomplete.headers
+
+
+def test_scans_leave_every_pooled_connection_durable(app, manager):
+    """A scan's steps commit with SQLite's synchronous=NORMAL and sync the log themselves
+    after the write lock (steps._sync_log); the connection must go back to the pool at
+    FULL, or a page's later commit on it would not wait for the disk."""
+    setup_shop(manager)
+    serials = [imei(n) for n in range(1, 9)]
+    assert manager.post("/receive", {"location": "A1", "sku": "PHONE", "serials": serials},
+                        key="in").status_code == 200
+    for n, serial in enumerate(serials):
+        answer = manager.post("/move", {"location": "A2", "serials": [serial]}, key=f"m{n}")
+        assert answer.status_code == 200 and answer.get_json()["results"][0]["ok"]
+    with app.app_context():
+        held = [db.engine.connect() for _ in range(4)]  # more than one of the pool's
+        try:
+            for conn in held:
+                if conn.dialect.name == "sqlite":
+                    assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+                else:
+                    assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        finally:
+            for conn in held:
+                conn.close()
