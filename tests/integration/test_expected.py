@@ -88,7 +88,7 @@ def test_a_document_attached_then_received_against(app, shop, picker, form):
     # A listed serial receives normally, taking the listed lot and expiry.
     out = receive(picker, dm("LOOSE1"))["results"]
     assert out == [{"serial": "LOOSE1", "sku": "MED", "ok": True, "status": "in_stock"}]
-    unit = picker.get(f"/serials/LOOSE1?sku=MED").get_json()
+    unit = picker.get("/serials/LOOSE1?sku=MED").get_json()
     assert (unit["lot"], unit["expiry"]) == ("L1", "2027-01-31")
 
     # A serial not on the list lands in quarantine as suspect, with the reason.

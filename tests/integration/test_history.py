@@ -2,7 +2,6 @@
 intruder with database access would, in plain SQL, and `flask --app app verify-history`
 must name it; a shop's real work, before and after the checkpoint, must pass."""
 import hmac
-import io
 import json
 import shutil
 from datetime import datetime, timedelta
