@@ -22,7 +22,14 @@ def phone(browser):
 
 
 def phone_rules(page):
-    """No sideways scroll at 360 px, and every control a thumb must hit at least 44 px."""
+    """No sideways scroll at 360 px, and every control a thumb must hit at least 44 px.
+
+    Measured on the page as the user sees it: after a click that navigates, the new page
+    may still be arriving (CI once measured a recall answer mid-load at 370 px that lays
+    out at 360), so wait for its load event and two frames of layout first."""
+    page.wait_for_load_state("load")
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => "
+                  "requestAnimationFrame(done)))")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"{page.url} scrolls sideways ({width} px)"
     small = page.evaluate("""() => Array.from(document.querySelectorAll(
