@@ -151,7 +151,7 @@ def test_the_book_from_the_browser(live_server, users, manager, phone, browser):
     page.fill("#theft-loss input[name=atf_incident]", "T2024-0002")
     page.fill("#theft-loss input[name=police_incident]", "PD-78")
     page.click("text=Record and write the unit off")
-    assert page.locator("#theft-loss .flash.error").is_visible()
+    expect(page.locator("#theft-loss .flash.error")).to_be_visible()  # waits for the answer page
     assert page.input_value("#theft-loss input[name=atf_incident]") == "T2024-0002"
     phone_rules(page)
 
