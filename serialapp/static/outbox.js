@@ -375,7 +375,10 @@
         } catch (e) {
           stall("storage");
         }
-      } while (again && !stalled);
+        // Asked again mid-way: go on, unless the queue is waiting for a timer. A try that
+        // found the phone offline does not wait if it is online now: the "online" event
+        // may have come while that try was finishing, and its flush() only set `again`.
+      } while (again && (!stalled || (stalled.reason === "offline" && navigator.onLine)));
       await announce();
     })().finally(() => {
       flushing = null;

@@ -113,3 +113,40 @@ def test_queued_scans_answered_on_another_page_are_reported_there(live_server, s
     expect(report.locator("li.bad")).to_contain_text("NOPE-1")
     expect(page.locator("#queue-badge")).to_be_hidden()
     assert len(events(shop, imei(1))) == 1
+
+
+def test_coming_back_online_while_the_queue_is_being_tried_sends_it_at_once(live_server, shop,
+                                                                            context, page):
+    """The phone's connection returns while the outbox is still finishing a try it began
+    offline (say the page was just opened): the scan goes then, not at the next safety poll
+    20 s later. CI once caught this order of events by chance; here it is made to happen:
+    the first try's Web Lock is held open until the phone is back online."""
+    login(page, live_server)
+    page.goto(live_server + "/scan/pick/SO1")
+    context.set_offline(True)
+    page.fill("#scan-input", imei(1))
+    page.press("#scan-input", "Enter")
+    badge = page.locator("#queue-badge")
+    expect(badge).to_have_text("queued (1)")
+    page.evaluate("""() => {
+        const locks = navigator.locks, real = locks.request.bind(locks);
+        window.__held = new Promise((go) => { window.__go = go; });
+        let first = true;
+        locks.request = (name, fn) => {
+            if (!first) return real(name, fn);
+            first = false;
+            return real(name, fn).then(async (value) => {
+                window.__tried = true;
+                await window.__held;
+                return value;
+            });
+        };
+        window.serialappOutbox.flush();
+    }""")
+    page.wait_for_function("window.__tried === true")  # that try found the phone offline
+    context.set_offline(False)
+    page.wait_for_function("navigator.onLine")
+    page.wait_for_timeout(100)  # the "online" event asks for another try mid-way
+    page.evaluate("window.__go()")
+    expect(badge).to_be_hidden(timeout=5000)
+    assert len(events(shop, imei(1))) == 1
