@@ -57,9 +57,8 @@ def pick(actor: Actor, *, order=None, serials=None, sku=None, decoded=None) -> O
             raise refusal("order_line_full", unit.sku, order=so.number, qty=qty, sku=unit.sku)
         return _transition(conn, unit, actor, "pick", status, {"sales_order_id": so.id},
                            sales_order_id=so.id)
-    outcome = _serial_steps(texts, sku, outcome, step)
-    _settle_order(so.id)
-    return outcome
+    return _serial_steps(texts, sku, outcome, step, last=True,
+                         finish=lambda conn: _settle_order(conn, so.id))
 
 
 def unpick(actor: Actor, *, order=None, location=None, serials=None, sku=None,
@@ -77,9 +76,8 @@ def unpick(actor: Actor, *, order=None, location=None, serials=None, sku=None,
         result = _transition(conn, unit, actor, "unpick", status,
                              {"sales_order_id": None, "location_id": to.id}, sales_order_id=so.id)
         return {**result, "location": to.code}  # the page says where it went back to
-    outcome = _serial_steps(texts, sku, outcome, step)
-    _settle_order(so.id)
-    return outcome
+    return _serial_steps(texts, sku, outcome, step, last=True,
+                         finish=lambda conn: _settle_order(conn, so.id))
 
 
 def ship(actor: Actor, *, order=None, partial=False) -> Outcome:
@@ -100,11 +98,10 @@ def ship(actor: Actor, *, order=None, partial=False) -> Outcome:
         return [list(row) for row in picked]
     picked = steplog.plan(compute)
     # All or nothing: an order (or what is picked of it) leaves whole, or stays as it is.
-    outcome = _run_steps(Outcome(), [
+    return _run_steps(Outcome(), [
         (text, lambda c, sid=serial_id: _ship_one(c, actor, so, _unit_by_id(c, sid)))
-        for serial_id, text in picked], whole=True)
-    _settle_order(so.id)
-    return outcome
+        for serial_id, text in picked], whole=True,
+        finish=lambda conn: _settle_order(conn, so.id))
 
 
 def _ship_one(conn: Connection, actor: Actor, so: OpenOrder, unit: Unit) -> dict:
@@ -122,18 +119,29 @@ def _unit_by_id(conn: Connection, serial_id: int) -> Unit:
     return Unit(*_BY_ID_SQL.run(conn, {"serial_id": serial_id}).fetchone())
 
 
-def _settle_order(order_id: int) -> None:
-    """The order's status from what is committed now, in one UPDATE (lifecycle.
-    sales_order_status in SQL): two pickers settling at once both leave the right answer,
-    because the last UPDATE sees every step committed before it."""
+def _settle_order(conn: Connection, order_id: int) -> None:
+    """The order's status in one UPDATE (lifecycle.sales_order_status in SQL), in the
+    transaction of the steps that changed it (steps._run_steps `finish`).
+
+    Two pickers on one order must not settle it from what each saw before the other's
+    steps committed. On SQLite the transaction holds the write lock, so it sees every
+    commit before it. On PostgreSQL the order's row is locked first: a second picker
+    waits here until the first commits, and its UPDATE, a new statement, then sees the
+    first one's steps (READ COMMITTED takes a snapshot per statement; an UPDATE that
+    only waited on the row lock would keep its older one)."""
+    if conn.dialect.name != "sqlite":
+        # FOR NO KEY UPDATE: each pick's own step already holds the order's row FOR KEY
+        # SHARE (the unit's and the event's foreign keys); FOR UPDATE would wait on the
+        # other picker's, and that picker on ours: a deadlock.
+        conn.execute(select(SalesOrder.id).where(SalesOrder.id == order_id)
+                     .with_for_update(key_share=True))
     unfilled = exists().where(SalesOrderLine.sales_order_id == order_id,
                               SalesOrderLine.filled_qty < SalesOrderLine.qty)
     picked_left = exists().where(Serial.sales_order_id == order_id,
                                  Serial.status == lifecycle.PICKED)
     shipped_any = exists().where(Event.sales_order_id == order_id, Event.type == "ship")
-    db.session.execute(update(SalesOrder).where(SalesOrder.id == order_id).values(status=case(
+    conn.execute(update(SalesOrder).where(SalesOrder.id == order_id).values(status=case(
         (~shipped_any & ~unfilled, lifecycle.ORDER_PICKED),
         (~shipped_any, lifecycle.ORDER_OPEN),
         (~unfilled & ~picked_left, lifecycle.ORDER_SHIPPED),
-        else_=lifecycle.ORDER_PARTLY)).execution_options(synchronize_session=False))
-    db.session.commit()
+        else_=lifecycle.ORDER_PARTLY)))

@@ -289,7 +289,7 @@ def _not_done(text: str, key: str) -> dict:
 
 
 def _run_steps(outcome: "Outcome", items: list[tuple[str, object]], *,
-               whole: bool = False, last: bool = False) -> "Outcome":
+               whole: bool = False, last: bool = False, finish=None) -> "Outcome":
     """Each (text, step) in order, each its own atomic step, committed in groups on the
     service's connection; all committed when this returns.
 
@@ -307,7 +307,13 @@ def _run_steps(outcome: "Outcome", items: list[tuple[str, object]], *,
     `last`: the service writes nothing after these steps. If the request's step log may
     hold (its answer is made of the steps' results alone), the last group is then left
     open, on its connection, for the answer to be committed with it (steplog.StepLog.held;
-    idempotency._store commits or lets go of it)."""
+    idempotency._store commits or lets go of it).
+
+    `finish(conn)`: what the service writes after its steps (an order's status after a
+    pick), in the last group's transaction, so that it costs no commit of its own and
+    is held with the answer like the steps; if no group is open (every step refused, or
+    done by an earlier attempt), in a transaction of its own. Not after a whole run that
+    was refused: nothing of it is done."""
     log = steplog.current()
     hold = last and not whole and log is not None and log.may_hold
     results: list[tuple[str, dict]] = []
@@ -335,10 +341,15 @@ def _run_steps(outcome: "Outcome", items: list[tuple[str, object]], *,
                 results = [(t, r if i == culprit else _not_done(t, "not_done/whole"))
                            for i, (t, r) in enumerate(results)] + \
                           [(t, _not_done(t, "not_done/whole")) for t, _ in items[culprit + 1:]]
-            elif hold and group.tx is not None:
-                log.held, held = group, True  # committed with the answer
             else:
-                group.commit()
+                if finish is not None:
+                    if group.tx is None:
+                        group.savepoint()  # opens the transaction (nothing to undo alone)
+                    finish(group.conn)
+                if hold and group.tx is not None:
+                    log.held, held = group, True  # committed with the answer
+                else:
+                    group.commit()
         except Exception as exc:  # noqa: BLE001  (anything: the answer says what was done)
             unfinished = True
             results = _after_failure(group, items, results, whole, exc,
@@ -486,13 +497,13 @@ def _place(code, *, required: bool = True) -> Place | None:
 
 
 def _serial_steps(texts: list[str], sku: str | None, outcome: Outcome, step, *,
-                  last: bool = False) -> Outcome:
+                  last: bool = False, finish=None) -> Outcome:
     """`step(conn, unit)` for the serial each text names, each its own transaction
-    (`last`: see _run_steps)."""
+    (`last`, `finish`: see _run_steps)."""
     product = get_product(sku)
     product_id = product.id if product else None
     return _run_steps(outcome, [(t, lambda c, t=t: step(c, find_serial(t, product_id, c)))
-                                for t in texts], last=last)
+                                for t in texts], last=last, finish=finish)
 
 
 def _ok(unit: Unit, note: str) -> dict:
