@@ -60,3 +60,12 @@ def reading(engine):
     if engine.dialect.name == "postgresql":
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
     return conn
+
+
+def on_driver(conn, *statements: str) -> None:
+    """Run plain statements (PRAGMA, BEGIN IMMEDIATE) on `conn`'s driver cursor, past
+    SQLAlchemy's own bookkeeping of the transaction."""
+    cursor = conn.connection.cursor()
+    for sql in statements:
+        cursor.execute(sql)
+    cursor.close()

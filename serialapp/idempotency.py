@@ -19,7 +19,7 @@ from . import keylock, requestlog, steplog
 from .auth import api_user
 from .errors import RequestError, bad_request
 from .extensions import db
-from .hotpath import Prepared, reading
+from .hotpath import Prepared, on_driver, reading
 from .models import IdempotencyRecord, IdempotencyStep, utcnow
 
 # How long a retry waits for a first attempt that is still running before it is told to
@@ -92,13 +92,8 @@ def _bookkeeping_transaction(conn, durable: bool):
     crash. So it need not pay a second fsync per scan. The serial's change, its event and
     its step result stay synchronous=FULL (SQLite) / synchronous_commit=on (PostgreSQL)."""
     sqlite = conn.dialect.name == "sqlite"
-
-    def pragma(sql: str) -> None:  # on the driver: outside SQLAlchemy's transaction
-        cursor = conn.connection.cursor()
-        cursor.execute(sql)
-        cursor.close()
     if not durable and sqlite:
-        pragma("PRAGMA synchronous=NORMAL")
+        on_driver(conn, "PRAGMA synchronous=NORMAL")
     try:
         with conn.begin():
             if not durable and not sqlite:
@@ -106,7 +101,7 @@ def _bookkeeping_transaction(conn, durable: bool):
             yield
     finally:
         if not durable and sqlite:
-            pragma("PRAGMA synchronous=FULL")
+            on_driver(conn, "PRAGMA synchronous=FULL")
 
 
 class _HeldLost(Exception):

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from .. import chain, identifiers, keylock, lifecycle, messages, steplog
 from ..errors import StepError, refusal, refuse
 from ..extensions import db
-from ..hotpath import Prepared, reading
+from ..hotpath import Prepared, on_driver, reading
 from ..models import Event, Location, Product, Serial, utcnow
 from .base import MAX_SERIALS_PER_REQUEST, Actor, Outcome, _Conflict
 from .lookups import Unit, _interpret_text, find_serial, get_location, get_product, product_by_gtin
@@ -99,23 +99,24 @@ class _Group:
         step of a transaction, the transaction itself (nothing else in it to keep when
         the step is undone: a single scan pays no savepoint)."""
         if self.tx is None:
-            self.gate = keylock.sqlite_writer(self.conn.engine)
-            self.gate.__enter__()
-            self.tx = self.conn.begin()
-            if self.conn.dialect.name == "sqlite":
-                # Take the write lock now: a deferred transaction that read first could
-                # not upgrade once another writer committed (SQLITE_BUSY_SNAPSHOT), and
-                # would have to throw away every step of the group.
-                # NORMAL: the commit writes the log without waiting for the disk; the
-                # disk is waited for after the write lock is let go (_sync_log), before
-                # anything is answered.
-                cursor = self.conn.connection.cursor()
-                cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.execute("BEGIN IMMEDIATE")
-                cursor.close()
-            self.started = time.monotonic()
+            self.begin()
             return _WholeTransaction(self)
         return _Savepoint(self.conn)
+
+    def begin(self) -> None:
+        """Open the group's transaction."""
+        self.gate = keylock.sqlite_writer(self.conn.engine)
+        self.gate.__enter__()
+        self.tx = self.conn.begin()
+        if self.conn.dialect.name == "sqlite":
+            # Take the write lock now: a deferred transaction that read first could
+            # not upgrade once another writer committed (SQLITE_BUSY_SNAPSHOT), and
+            # would have to throw away every step of the group.
+            # NORMAL: the commit writes the log without waiting for the disk; the
+            # disk is waited for after the write lock is let go (_sync_log), before
+            # anything is answered.
+            on_driver(self.conn, "PRAGMA synchronous=NORMAL", "BEGIN IMMEDIATE")
+        self.started = time.monotonic()
 
     def done_one(self, more: bool = True) -> None:
         """One more step done; commit the group if it is full and `more` steps follow (after
@@ -173,9 +174,7 @@ class _Group:
         gate, self.gate = self.gate, None
         if gate is not None:
             if self.conn.dialect.name == "sqlite":
-                cursor = self.conn.connection.cursor()
-                cursor.execute("PRAGMA synchronous=FULL")  # the pool's other users' setting
-                cursor.close()
+                on_driver(self.conn, "PRAGMA synchronous=FULL")  # as the pool gave it
             gate.__exit__(None, None, None)
 
 
@@ -344,7 +343,7 @@ def _run_steps(outcome: "Outcome", items: list[tuple[str, object]], *,
             else:
                 if finish is not None:
                     if group.tx is None:
-                        group.savepoint()  # opens the transaction (nothing to undo alone)
+                        group.begin()
                     finish(group.conn)
                 if hold and group.tx is not None:
                     log.held, held = group, True  # committed with the answer
