@@ -21,6 +21,15 @@ workers = _int("SERIALAPP_WORKERS", 2 * (os.cpu_count() or 1))
 worker_class = os.environ.get("SERIALAPP_WORKER_CLASS", "gthread")
 threads = _int("SERIALAPP_THREADS", 2)
 bind = os.environ.get("SERIALAPP_BIND", "127.0.0.1:8000")
+# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel deals new
+# connections out among them. On one shared socket, whichever worker woke first accepted a
+# burst of keep-alive connections (phones coming back online together, or a load balancer
+# opening its pool) and kept them: 8 clients on 4 workers were often split 7/1 or 8/0, one
+# core worked while the other idled, and scans per second fell by up to half for as long as
+# those connections lasted (bench/load.py, docs/benchmarks.md). Set SERIALAPP_REUSE_PORT=0
+# to go back to one socket. Caveat (docs/deploy.md): a connection still waiting in the
+# queue of a worker that is restarting is reset, unless net.ipv4.tcp_migrate_req=1.
+reuse_port = os.environ.get("SERIALAPP_REUSE_PORT", "1").lower() not in ("0", "false", "no")
 
 # A keyed retry may wait up to 25 s for its first attempt (idempotency.WAIT_FOR_FIRST_S),
 # and a photo request decodes several images of at most DECODE_BUDGET_MS each: 60 s is far
