@@ -41,6 +41,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_cli(app)
     _register_error_pages(app)
     app.before_request(_refuse_nul_characters)
+    from .hotpath import release_reads
+    app.teardown_request(release_reads)
     return app
 
 

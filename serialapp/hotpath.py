@@ -5,8 +5,10 @@ Each scan is a handful of tiny statements; on SQLite, SQLAlchemy's per-statement
 stay SQLAlchemy Core, compiled once per dialect, so the SQL is still written once for
 SQLite and PostgreSQL; only the execution skips the layers in between."""
 import sqlite3
+from contextlib import nullcontext
 from datetime import date, datetime
 
+from flask import g, has_request_context
 from sqlalchemy.engine import Connection
 
 # SQLAlchemy keeps SQLite dates and times as text in these forms; statements run on the
@@ -55,11 +57,49 @@ class Prepared:
 def reading(engine):
     """A pooled connection for a few reads outside any transaction: on PostgreSQL in
     autocommit, so each read is one round trip (no BEGIN, no ROLLBACK when it goes back to
-    the pool); SQLite's driver starts no transaction for a SELECT anyway."""
+    the pool); SQLite's driver starts no transaction for a SELECT anyway.
+
+    Within a request, the request's reads share one connection, given back when the request
+    ends (release_reads): a keyed scan reads the token, the key's record and the shelf, and
+    each checkout and return cost it about 40 us. The reads are single rows fetched whole,
+    so on SQLite no statement stays open between them holding an old snapshot."""
+    if not has_request_context():
+        return _read_connection(engine)
+    shared = g.get("_reads")
+    if shared is None or shared.engine is not engine:
+        if shared is not None:
+            shared.close()
+        shared = g._reads = _read_connection(engine)
+    return nullcontext(shared)
+
+
+def _read_connection(engine) -> Connection:
     conn = engine.connect()
     if engine.dialect.name == "postgresql":
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
     return conn
+
+
+def release_reads(_error=None) -> None:
+    """Give back the request's read connection (a teardown_request function)."""
+    shared = g.pop("_reads", None)
+    if shared is not None:
+        shared.close()
+
+
+def connection_to_write(engine) -> Connection:
+    """A connection for the request's writes. Its reads are over by then: on SQLite the
+    read connection itself (one checkout for the whole scan), elsewhere a fresh one, the
+    read connection going back first, so that a request never holds one connection while
+    it waits for another (twelve threads doing so emptied a pool of fifteen)."""
+    shared = g.pop("_reads", None) if has_request_context() else None
+    if shared is not None:
+        if engine.dialect.name == "sqlite" and shared.engine is engine:
+            if shared.in_transaction():  # a read through SQLAlchemy began one (no BEGIN
+                shared.rollback()        # on SQLite for a SELECT): end it before writing
+            return shared
+        shared.close()
+    return engine.connect()
 
 
 def on_driver(conn, *statements: str) -> None:

@@ -18,8 +18,8 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from . import keylock, requestlog, steplog
 from .auth import api_user
 from .errors import RequestError, bad_request
-from .extensions import db
-from .hotpath import Prepared, on_driver, reading
+from .extensions import db, session_in_use
+from .hotpath import Prepared, connection_to_write, on_driver, reading
 from .models import IdempotencyRecord, IdempotencyStep, utcnow
 
 # How long a retry waits for a first attempt that is still running before it is told to
@@ -145,16 +145,18 @@ def _store(log: steplog.StepLog, response: Response) -> None:
             raise _HeldLost() from exc
         finally:
             held.close()
-            db.session.rollback()  # whatever the view left open is not ours to commit
+            if session_in_use():  # whatever the view left open is not ours to commit
+                db.session.rollback()
         return
-    db.session.rollback()
+    if session_in_use():
+        db.session.rollback()
     if not final:
         # Nothing final was said (or, unfinished, an unexpected error left some steps
         # `not_done`). If no step was committed the key is free again (no record was
         # written); if some were, the record stays unfinished so that a retry resumes
         # after them.
         return
-    with keylock.sqlite_writer(db.engine), db.engine.connect() as conn:
+    with keylock.sqlite_writer(db.engine), connection_to_write(db.engine) as conn:
         # Durable unless committed steps already hold the answer (see above).
         with _bookkeeping_transaction(conn, durable=not log.claimed):
             _write_answer(conn, log, response)

@@ -56,7 +56,8 @@ def _register(action: str, service, names: tuple) -> None:
         fields = body()
         fields.pop("image", None)
         user = api_user()
-        has_images = "serials" in names and bool(request.files.getlist("image"))
+        has_images = "serials" in names and request.mimetype == "multipart/form-data" \
+            and bool(request.files.getlist("image"))  # a JSON body has no files to parse for
         actor = inventory.Actor(user_id=user.id, role=user.role,
                                 source=source_of(fields, "photo" if has_images else "manual"))
         kwargs = pick_fields(fields, *names)

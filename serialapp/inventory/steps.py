@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .. import chain, identifiers, keylock, lifecycle, messages, steplog
 from ..errors import StepError, refusal, refuse
-from ..extensions import db
-from ..hotpath import Prepared, on_driver, reading
+from ..extensions import db, session_in_use
+from ..hotpath import Prepared, connection_to_write, on_driver, reading
 from ..models import Event, Location, Product, Serial, utcnow
 from .base import MAX_SERIALS_PER_REQUEST, Actor, Outcome, _Conflict
 from .lookups import Unit, _interpret_text, find_serial, get_location, get_product, product_by_gtin
@@ -318,7 +318,7 @@ def _run_steps(outcome: "Outcome", items: list[tuple[str, object]], *,
     results: list[tuple[str, dict]] = []
     in_step = False  # an error now is the step's own, else a commit's
     unfinished = False
-    conn = db.engine.connect()
+    conn = connection_to_write(db.engine)
     held = False
     try:
         group = _Group(conn, log, whole=whole)
@@ -359,7 +359,8 @@ def _run_steps(outcome: "Outcome", items: list[tuple[str, object]], *,
     finally:
         if not held:
             conn.close()
-        db.session.expire_all()  # what the session read before the steps may have changed
+        if session_in_use():  # what the session read before the steps may have changed
+            db.session.expire_all()
     for text, result in results:
         outcome.add(text, result)
     if unfinished:

@@ -80,6 +80,39 @@ def test_a_keyed_scan_costs_one_commit_with_its_answer_in_it(app, manager):
         assert again.get_json() == answer.get_json()
 
 
+def test_a_keyed_move_reads_on_one_connection_and_gives_every_connection_back(app, manager):
+    """A keyed scan's reads (token, the key's record, the shelf) share one pooled connection
+    for the request, and on SQLite its steps are written on it too: a move checks out one
+    connection on SQLite, three on PostgreSQL (reads, the key's lock, steps); it was four.
+    A refused scan stores its answer on one more. All are back in the pool when the answer
+    is out."""
+    setup_shop(manager)
+    assert manager.post("/receive", {"location": "A1", "sku": "PHONE",
+                                     "serials": [imei(1)]}).status_code == 200
+    with app.app_context():
+        engine = db.engine
+    base = 3 if engine.dialect.name == "postgresql" else 1
+    checkouts = []
+    listener = lambda *_: checkouts.append(1)  # noqa: E731
+    event.listen(engine, "checkout", listener)
+    try:
+        for key, body, ok, expected in (
+                ("move", {"location": "A2", "serials": [imei(1)]}, True, base),
+                ("unknown", {"location": "A2", "serials": [imei(9)]}, False, base + 1),
+                ("back", {"location": "A1", "serials": [imei(1)]}, True, base)):
+            checkouts.clear()
+            answer = manager.post("/move", body, key=key)
+            assert answer.status_code == 200
+            assert answer.get_json()["results"][0]["ok"] is ok, answer.get_json()
+            assert (key, len(checkouts)) == (key, expected)
+            assert engine.pool.checkedout() == 0
+        assert manager.post("/move", {"location": "A2", "serials": [imei(1)]},
+                            key="move").headers["Idempotent-Replayed"] == "true"
+        assert engine.pool.checkedout() == 0
+    finally:
+        event.remove(engine, "checkout", listener)
+
+
 def test_a_keyed_pick_or_unpick_costs_one_commit_with_the_order_settled_in_it(app, manager):
     """The order's status is written with the pick's own step and the answer: one commit,
     and the order reads right at once."""
