@@ -63,6 +63,13 @@ def _nul_in(value, where: str) -> str | None:
     return None
 
 
+def _may_hold_nul(body: bytes) -> bool:
+    """Whether a JSON body can hold a NUL character once parsed: only as the escape
+    \\u0000 or a raw zero byte (which every UTF-16 or UTF-32 body has), so most bodies
+    need no walk through their parsed values."""
+    return b"\\u0000" in body or b"\x00" in body
+
+
 def _refuse_nul_characters():
     """No text here may hold a NUL character, and PostgreSQL cannot store one (SQLite can):
     refused at the door, for every page and API call alike, instead of as a database error
@@ -84,7 +91,7 @@ def _refuse_nul_characters():
             # A part whose name the multipart parser could not read has None for a name.
             if where is None and ("\x00" in (name or "") or "\x00" in value):
                 where = f"'{name}'"
-    elif where is None and request.is_json:
+    elif where is None and request.is_json and _may_hold_nul(request.get_data(cache=True)):
         found = _nul_in(request.get_json(silent=True), "")
         if found is not None:
             where = f"'{found}'" if found else "The body"

@@ -37,21 +37,17 @@ def _number(user_id: int, key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-@contextmanager
 def held(engine, user_id: int, key: str, wait_s: float):
     """Hold the lock for (user, key) for the with-block; Timeout after `wait_s`. On
     PostgreSQL the block gets the lock's connection (autocommit), to read on without a
-    connection or a transaction of its own; elsewhere None."""
+    connection or a transaction of its own; elsewhere None. (Returns the lock itself, not
+    a wrapper around it: asked on every keyed scan.)"""
     number = _number(user_id, key)
     if engine.dialect.name == "postgresql":
-        with _pg_lock(engine, number, wait_s) as conn:
-            yield conn
-    elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        with _file_lock(Path(engine.url.database), number, wait_s):
-            yield
-    else:
-        with _thread_lock(number, wait_s):
-            yield
+        return _pg_lock(engine, number, wait_s)
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        return _file_lock(engine.url.database, number, wait_s)
+    return _thread_lock(number, wait_s)
 
 
 _PG_TRY = text("SELECT pg_try_advisory_lock(:n)")
@@ -90,7 +86,7 @@ def _folder(database) -> str:
 
 
 @contextmanager
-def _file_lock(database: Path, number: int, wait_s: float):
+def _file_lock(database: str, number: int, wait_s: float):
     fd = os.open(os.path.join(_folder(database), f"{number % STRIPES:03d}"),
                  os.O_RDWR | os.O_CREAT, 0o600)
     try:

@@ -26,11 +26,13 @@ _INSERT_EVENT_SQL = Prepared(insert(Event).values({c: bindparam(c) for c in _EVE
 
 @lru_cache(maxsize=None)
 def _update_statement(columns: tuple[str, ...]) -> Prepared:
-    """UPDATE ... WHERE id = :id AND version = :version, for one set of changed columns."""
+    """UPDATE ... WHERE id = :id AND version = :version, for one set of changed columns.
+    `status` is among them only when it changes: a move leaves it alone, and an UPDATE
+    that names a column rewrites every index on it (and fires the stock counts' trigger)
+    even when the value stays the same."""
     return Prepared(update(Serial)
                     .where(Serial.id == bindparam("_id"), Serial.version == bindparam("_version"))
-                    .values(status=bindparam("_status"), version=bindparam("_new_version"),
-                            history_head=bindparam("_head"),
+                    .values(version=bindparam("_new_version"), history_head=bindparam("_head"),
                             **{name: bindparam(name) for name in columns}))
 
 
@@ -49,9 +51,11 @@ def _transition(conn: Connection, unit: Unit, actor: Actor, event_type: str, to_
         "purchase_order_id": None, "sales_order_id": None, "customer_id": None,
         "warranty_return": None, **event_fields}
     head = chain.written_hash(unit.head, product_id=unit.product_id, serial=unit.serial, **event)
+    if to_status != unit.status:
+        changes["status"] = to_status
     result = _update_statement(tuple(sorted(changes))).run(conn, {
         "_id": unit.id, "_version": unit.version, "_new_version": unit.version + 1,
-        "_status": to_status, "_head": head, **changes})
+        "_head": head, **changes})
     if result.rowcount != 1:
         raise _Conflict()
     event["hash"], event["prev"] = head, chain.link(unit.head)

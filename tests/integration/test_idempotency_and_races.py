@@ -113,6 +113,50 @@ def test_a_keyed_move_reads_on_one_connection_and_gives_every_connection_back(ap
         event.remove(engine, "checkout", listener)
 
 
+def test_a_move_does_not_rewrite_the_status_it_leaves_alone(app, manager):
+    """A move's UPDATE names only what changes: an UPDATE that names `status` rewrites
+    every index on it even when the value stays. A trigger on UPDATE OF status counts the
+    statements that name it: none for two moves, one for the quarantine after them."""
+    setup_shop(manager)
+    assert manager.post("/receive", {"location": "A1", "sku": "PHONE",
+                                     "serials": [imei(1)]}).status_code == 200
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+        db.session.execute(text("CREATE TABLE status_named (n INTEGER)"))
+        if postgres:
+            db.session.execute(text(
+                "CREATE FUNCTION status_named_f() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN INSERT INTO status_named VALUES (1); RETURN NULL; END $$"))
+            db.session.execute(text(
+                "CREATE TRIGGER status_named_t AFTER UPDATE OF status ON serials "
+                "FOR EACH ROW EXECUTE FUNCTION status_named_f()"))
+        else:
+            db.session.execute(text(
+                "CREATE TRIGGER status_named_t AFTER UPDATE OF status ON serials "
+                "BEGIN INSERT INTO status_named VALUES (1); END"))
+        db.session.commit()
+
+    def named() -> int:
+        with app.app_context():
+            return db.session.scalar(text("SELECT count(*) FROM status_named"))
+    try:
+        for n, (action, body) in enumerate((
+                ("/move", {"location": "A2", "serials": [imei(1)]}),
+                ("/move", {"location": "A1", "serials": [imei(1)]}),
+                ("/quarantine", {"serials": [imei(1)], "reason": "dented"}))):
+            answer = manager.post(action, body, key=f"status-{n}")
+            assert answer.get_json()["results"][0]["ok"], answer.get_json()
+        assert named() == 1
+        assert manager.get(f"/serials/{imei(1)}").get_json()["status"] == "quarantined"
+    finally:
+        with app.app_context():
+            db.session.execute(text("DROP TRIGGER status_named_t" + (" ON serials" if postgres else "")))
+            if postgres:
+                db.session.execute(text("DROP FUNCTION status_named_f()"))
+            db.session.execute(text("DROP TABLE status_named"))
+            db.session.commit()
+
+
 def test_a_keyed_pick_or_unpick_costs_one_commit_with_the_order_settled_in_it(app, manager):
     """The order's status is written with the pick's own step and the answer: one commit,
     and the order reads right at once."""
